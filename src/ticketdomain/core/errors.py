@@ -1,0 +1,201 @@
+"""Typed errors of ticketdomain.
+
+Every refused command raises a subclass of :class:`TicketDomainError`. Each class has a stable
+``code`` a front end can switch on, a human ``message`` and structured ``details``. Families
+subclass the matching builtin so hosts can catch them generically.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+_REGISTRY: dict[str, type[TicketDomainError]] = {}
+
+
+class TicketDomainError(Exception):
+    """Root of every error raised on purpose by ticketdomain."""
+
+    code: ClassVar[str] = "ticketdomain_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = details
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" in cls.__dict__:
+            if cls.code in _REGISTRY:
+                raise TypeError(f"duplicate error code {cls.code!r}")
+            _REGISTRY[cls.code] = cls
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, code={self.code!r}, details={self.details!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            type(self) is type(other)
+            and isinstance(other, TicketDomainError)
+            and (self.message, self.details) == (other.message, other.details)
+        )
+
+    __hash__ = Exception.__hash__
+
+
+def error_class_for(code: str) -> type[TicketDomainError]:
+    """The error class registered under ``code`` (the root class for an unknown code)."""
+    return _REGISTRY.get(code, TicketDomainError)
+
+
+def rebuild_error(code: str, message: str, details: dict[str, Any]) -> TicketDomainError:
+    """Rebuild an error from its serialized parts (used by the cattrs converter)."""
+    error = TicketDomainError.__new__(error_class_for(code))
+    TicketDomainError.__init__(error, message, **details)
+    return error
+
+
+# --- families -------------------------------------------------------------------------------
+
+
+class ValidationError(TicketDomainError, ValueError):
+    """The input itself is malformed: fix the input and try again."""
+
+    code = "validation_error"
+
+
+class NotFoundError(TicketDomainError, LookupError):
+    """An id names nothing visible to the caller."""
+
+    code = "not_found"
+
+    def __init__(self, kind: str, id: str) -> None:
+        super().__init__(f"No {kind.replace('_', ' ')} with id {id!r}.", kind=kind, id=id)
+
+
+class RuleViolationError(TicketDomainError):
+    """The input is well formed but a business rule refuses it."""
+
+    code = "rule_violation"
+
+
+class AuthorizationError(TicketDomainError, PermissionError):
+    """The actor may not do this."""
+
+    code = "not_authorized"
+
+
+class ConcurrencyError(TicketDomainError):
+    """Another transaction changed the same data first; retrying may succeed."""
+
+    code = "concurrency_conflict"
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+class EmailInvalidError(ValidationError):
+    code = "email_invalid"
+
+
+class NameInvalidError(ValidationError):
+    code = "name_invalid"
+
+
+class QuantityInvalidError(ValidationError):
+    code = "quantity_invalid"
+
+
+class AmountInvalidError(ValidationError):
+    code = "amount_invalid"
+
+
+class CurrencyMismatchError(ValidationError):
+    code = "currency_mismatch"
+
+
+class VatRateInvalidError(ValidationError):
+    code = "vat_rate_invalid"
+
+
+class DocumentTypeError(ValidationError):
+    code = "document_type_unsupported"
+
+
+class DocumentTooLargeError(ValidationError):
+    code = "document_too_large"
+
+
+class PeriodInvalidError(ValidationError):
+    code = "period_invalid"
+
+
+class SetupInvalidError(ValidationError):
+    code = "setup_invalid"
+
+
+class CsvInvalidError(ValidationError):
+    code = "csv_invalid"
+
+
+# --- rule violations ------------------------------------------------------------------------
+
+
+class QuotaExhaustedError(RuleViolationError):
+    code = "quota_exhausted"
+
+
+class CreditLimitExceededError(RuleViolationError):
+    code = "credit_limit_exceeded"
+
+
+class CardDeclinedError(RuleViolationError):
+    code = "card_declined"
+
+
+class TariffNotOfferedError(RuleViolationError):
+    code = "tariff_not_offered"
+
+
+class SaleWindowClosedError(RuleViolationError):
+    code = "sale_window_closed"
+
+
+class OrderLimitError(RuleViolationError):
+    code = "order_limit_violated"
+
+
+class FunctionDisabledError(RuleViolationError):
+    code = "function_disabled"
+
+
+class PaymentMethodNotAllowedError(RuleViolationError):
+    code = "payment_method_not_allowed"
+
+
+class DeliveryModeNotAllowedError(RuleViolationError):
+    code = "delivery_mode_not_allowed"
+
+
+class StateTransitionError(RuleViolationError):
+    code = "state_transition_refused"
+
+
+class NothingToInvoiceError(RuleViolationError):
+    code = "nothing_to_invoice"
+
+
+class PerformanceOverError(RuleViolationError):
+    code = "performance_over"
+
+
+# --- authorization --------------------------------------------------------------------------
+
+
+class SalesPointAccessDeniedError(AuthorizationError):
+    code = "sales_point_access_denied"
+
+
+class ForeignResourceError(AuthorizationError):
+    code = "foreign_resource"

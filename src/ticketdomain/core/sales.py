@@ -1,0 +1,317 @@
+"""Options, reservations, orders and tickets."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+
+import attrs
+
+from ticketdomain.core.catalog import check_quantity
+from ticketdomain.core.errors import QuantityInvalidError, StateTransitionError
+from ticketdomain.core.money import Money, VatRate
+from ticketdomain.core.setup import DeliveryMode, PaymentMethod
+
+#: lines per order, option or reservation
+MAX_LINES = 50
+
+
+@attrs.frozen
+class LineRequest:
+    """What a relay or operator asks for: places of a performance at a tariff."""
+
+    performance_id: str
+    tariff_id: str
+    quantity: int = attrs.field(converter=check_quantity)
+
+
+def check_lines(lines: Iterable[LineRequest]) -> tuple[LineRequest, ...]:
+    lines = tuple(lines)
+    if not lines or len(lines) > MAX_LINES:
+        raise QuantityInvalidError(
+            f"Between 1 and {MAX_LINES} lines, got {len(lines)}.", lines=len(lines)
+        )
+    check_quantity(sum(line.quantity for line in lines))
+    return lines
+
+
+def places_per_performance(lines: Iterable[LineRequest]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for line in lines:
+        totals[line.performance_id] = totals.get(line.performance_id, 0) + line.quantity
+    return totals
+
+
+def _refuse(thing: str, id: str, state: enum.Enum, action: str) -> StateTransitionError:
+    return StateTransitionError(
+        f"Cannot {action} {thing} {id}: it is {state.value}.",
+        id=id,
+        state=state.value,
+        action=action,
+    )
+
+
+# --- options --------------------------------------------------------------------------------
+
+
+class OptionState(enum.Enum):
+    REQUESTED = "requested"
+    GRANTED = "granted"
+    DECLINED = "declined"
+    LAPSED = "lapsed"
+
+
+@attrs.define
+class Option:
+    """A request for places that takes no quota until the operator grants it."""
+
+    id: str
+    organization_id: str
+    sales_point_id: str
+    structure_id: str
+    relay_id: str
+    lines: tuple[LineRequest, ...] = attrs.field(converter=check_lines)
+    requested_at: datetime
+    expires_at: datetime
+    state: OptionState = OptionState.REQUESTED
+    reservation_id: str | None = None
+
+    def _require_open(self, action: str, now: datetime) -> None:
+        if self.state is not OptionState.REQUESTED:
+            raise _refuse("option", self.id, self.state, action)
+        if now >= self.expires_at:
+            raise StateTransitionError(
+                f"Option {self.id} lapsed at {self.expires_at.isoformat()}.",
+                id=self.id,
+                state="lapsed",
+                action=action,
+            )
+
+    def grant(self, reservation_id: str, now: datetime) -> None:
+        self._require_open("grant", now)
+        self.state = OptionState.GRANTED
+        self.reservation_id = reservation_id
+
+    def decline(self, now: datetime) -> None:
+        self._require_open("decline", now)
+        self.state = OptionState.DECLINED
+
+    def is_due(self, now: datetime) -> bool:
+        return self.state is OptionState.REQUESTED and now >= self.expires_at
+
+    def lapse(self, now: datetime) -> None:
+        if not self.is_due(now):
+            raise _refuse("option", self.id, self.state, "lapse")
+        self.state = OptionState.LAPSED
+
+
+# --- reservations ---------------------------------------------------------------------------
+
+
+class ReservationState(enum.Enum):
+    HELD = "held"
+    CONFIRMED = "confirmed"
+    RELEASED = "released"
+    EXPIRED = "expired"
+
+
+def reservation_deadline(
+    created_at: datetime, delay: timedelta, first_performance_at: datetime, cutoff: timedelta
+) -> datetime:
+    """The earlier of creation + delay and performance start - cutoff, never before creation."""
+    return max(created_at, min(created_at + delay, first_performance_at - cutoff))
+
+
+@attrs.define
+class Reservation:
+    """Places taken from the quota without payment until a deadline."""
+
+    id: str
+    organization_id: str
+    sales_point_id: str
+    structure_id: str
+    relay_id: str
+    lines: tuple[LineRequest, ...] = attrs.field(converter=check_lines)
+    created_at: datetime
+    deadline: datetime
+    state: ReservationState = ReservationState.HELD
+    order_id: str | None = None
+    option_id: str | None = None
+
+    def is_live(self, now: datetime) -> bool:
+        return self.state is ReservationState.HELD and now < self.deadline
+
+    def _require_live(self, action: str, now: datetime) -> None:
+        if self.state is not ReservationState.HELD:
+            raise _refuse("reservation", self.id, self.state, action)
+        if now >= self.deadline:
+            raise StateTransitionError(
+                f"Reservation {self.id} expired at {self.deadline.isoformat()}.",
+                id=self.id,
+                state="expired",
+                action=action,
+            )
+
+    def confirm(self, order_id: str, now: datetime) -> None:
+        self._require_live("confirm", now)
+        self.state = ReservationState.CONFIRMED
+        self.order_id = order_id
+
+    def release(self, now: datetime) -> None:
+        self._require_live("release", now)
+        self.state = ReservationState.RELEASED
+
+    def is_due(self, now: datetime) -> bool:
+        return self.state is ReservationState.HELD and now >= self.deadline
+
+    def expire(self, now: datetime) -> None:
+        if not self.is_due(now):
+            raise _refuse("reservation", self.id, self.state, "expire")
+        self.state = ReservationState.EXPIRED
+
+
+# --- orders ---------------------------------------------------------------------------------
+
+
+class OrderState(enum.Enum):
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+
+
+@attrs.frozen
+class OrderLine:
+    id: str
+    performance_id: str
+    product_id: str
+    tariff_id: str
+    quantity: int = attrs.field(converter=check_quantity)
+    unit_price: Money
+    vat_rate: VatRate
+
+    @property
+    def total(self) -> Money:
+        return self.unit_price.times(self.quantity)
+
+
+@attrs.define
+class Order:
+    id: str
+    organization_id: str
+    sales_point_id: str
+    structure_id: str
+    #: the relay who placed it, or the operator's name for an order placed by phone
+    placed_by: str
+    placed_by_operator: bool
+    purchasing_contact_id: str | None
+    lines: tuple[OrderLine, ...]
+    payment_method: PaymentMethod
+    delivery_mode: DeliveryMode
+    placed_at: datetime
+    currency: str
+    state: OrderState = OrderState.CONFIRMED
+    payment_reference: str | None = None
+    document_id: str | None = None
+    invoice_id: str | None = None
+    cancelled_at: datetime | None = None
+    reservation_id: str | None = None
+
+    @property
+    def total(self) -> Money:
+        return Money.sum((line.total for line in self.lines), self.currency)
+
+    @property
+    def on_account(self) -> bool:
+        return self.payment_method is PaymentMethod.HOLDING_ACCOUNT
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.state is OrderState.CANCELLED
+
+    def attach_invoice(self, invoice_id: str) -> None:
+        if self.invoice_id is not None:
+            raise StateTransitionError(
+                f"Order {self.id} is already on an invoice.", id=self.id, invoice_id=self.invoice_id
+            )
+        if not self.on_account or self.is_cancelled:
+            raise _refuse("order", self.id, self.state, "invoice")
+        self.invoice_id = invoice_id
+
+    def cancel(self, now: datetime) -> None:
+        if self.state is not OrderState.CONFIRMED:
+            raise _refuse("order", self.id, self.state, "cancel")
+        self.state = OrderState.CANCELLED
+        self.cancelled_at = now
+
+
+# --- tickets --------------------------------------------------------------------------------
+
+
+class TicketState(enum.Enum):
+    BOUGHT = "bought"
+    DISTRIBUTED = "distributed"
+    PRINTED = "printed"
+    CONTROLLED = "controlled"
+    CANCELLED = "cancelled"
+
+
+#: the ticket life of DOMAIN.md; reclaiming goes back to ``bought``
+TICKET_TRANSITIONS: Mapping[TicketState, frozenset[TicketState]] = {
+    TicketState.BOUGHT: frozenset(
+        {TicketState.DISTRIBUTED, TicketState.PRINTED, TicketState.CANCELLED}
+    ),
+    TicketState.DISTRIBUTED: frozenset(
+        {TicketState.PRINTED, TicketState.BOUGHT, TicketState.CONTROLLED, TicketState.CANCELLED}
+    ),
+    TicketState.PRINTED: frozenset(
+        {TicketState.PRINTED, TicketState.BOUGHT, TicketState.CONTROLLED, TicketState.CANCELLED}
+    ),
+    TicketState.CONTROLLED: frozenset(),
+    TicketState.CANCELLED: frozenset(),
+}
+
+
+@attrs.define
+class Ticket:
+    id: str
+    organization_id: str
+    order_id: str
+    order_line_id: str
+    sales_point_id: str
+    performance_id: str
+    product_id: str
+    tariff_id: str
+    #: the structure that bought it
+    structure_id: str
+    #: the structure whose stock holds it now (the buyer, or a sub-structure it was handed to)
+    stock_structure_id: str
+    barcode: str | None
+    state: TicketState = TicketState.BOUGHT
+    #: the individual it is assigned to (a member, or an agency's client after a transfer)
+    holder_id: str | None = None
+    revoked_barcodes: tuple[str, ...] = ()
+    version: int = 0
+
+    def _move(self, target: TicketState, action: str) -> None:
+        if target not in TICKET_TRANSITIONS[self.state]:
+            raise _refuse("ticket", self.id, self.state, action)
+        self.state = target
+
+    def reissue_barcode(self, new_barcode: str) -> None:
+        """Revoke the live barcode (it never validates again) and take a new one."""
+        if self.barcode is not None:
+            self.revoked_barcodes = (*self.revoked_barcodes, self.barcode)
+        self.barcode = new_barcode
+
+    def assign(self, holder_id: str) -> None:
+        self._move(TicketState.DISTRIBUTED, "distribute")
+        self.holder_id = holder_id
+
+    def print(self) -> None:
+        self._move(TicketState.PRINTED, "print")
+
+    def cancel(self) -> None:
+        self._move(TicketState.CANCELLED, "cancel")
+        if self.barcode is not None:
+            self.revoked_barcodes = (*self.revoked_barcodes, self.barcode)
+            self.barcode = None

@@ -1,0 +1,248 @@
+"""Storage: repositories of aggregates inside a unit of work.
+
+A unit of work is one transaction: it rolls back unless ``commit()`` is called. ``get_for_update``
+loads an aggregate and keeps it locked against other units of work until the end of the
+transaction; callers lock several aggregates of one kind in sorted id order to avoid deadlocks.
+Aggregates are plain domain objects: a changed one is written back with ``update``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self, TypeVar
+
+import attrs
+
+from ticketdomain.core.accounts import HoldingAccount
+from ticketdomain.core.catalog import Activity, CatalogProfile, Performance, Product, Tariff
+from ticketdomain.core.contacts import Individual, Structure
+from ticketdomain.core.invoices import Invoice, InvoiceSequence
+from ticketdomain.core.mail import MailMessage
+from ticketdomain.core.quotas import Quota
+from ticketdomain.core.sales import Option, Order, Reservation, Ticket
+from ticketdomain.core.setup import Institution, Organization, SalesChannel, SalesPoint
+
+T = TypeVar("T")
+
+
+class Repository(Protocol[T]):
+    def add(self, item: T) -> None:
+        """Store a new aggregate (its id must be new)."""
+        ...
+
+    def get(self, id: str) -> T | None: ...
+
+    def get_for_update(self, id: str) -> T | None:
+        """Load and lock until the unit of work ends."""
+        ...
+
+    def update(self, item: T) -> None:
+        """Write back a changed aggregate loaded in this unit of work."""
+        ...
+
+
+class StructureRepository(Repository[Structure], Protocol):
+    def children(self, structure_id: str) -> list[Structure]: ...
+
+
+class IndividualRepository(Repository[Individual], Protocol):
+    def find_by_email(self, institution_id: str, email: str) -> Individual | None:
+        """The individual of the institution with this email (case-insensitive)."""
+        ...
+
+    def search(self, structure_id: str, text: str, limit: int) -> list[Individual]:
+        """Relays and members of the structure whose first name, last name or email contains
+        ``text`` (case-insensitive), ordered by last name, first name, id."""
+        ...
+
+
+class SalesPointRepository(Repository[SalesPoint], Protocol):
+    def ids_on_channel(self, channel_id: str) -> list[str]: ...
+
+
+class PerformanceRepository(Repository[Performance], Protocol):
+    def for_organization(self, organization_id: str) -> list[Performance]:
+        """Ordered by start, then id."""
+        ...
+
+
+class ProductRepository(Repository[Product], Protocol):
+    def for_organization(self, organization_id: str) -> list[Product]: ...
+
+
+class TariffRepository(Repository[Tariff], Protocol):
+    def for_product(self, product_id: str) -> list[Tariff]:
+        """Ordered by id."""
+        ...
+
+
+class ProfileRepository(Repository[CatalogProfile], Protocol):
+    def for_sales_point(self, sales_point_id: str) -> CatalogProfile | None: ...
+
+    def for_channel(self, organization_id: str, channel_id: str) -> CatalogProfile | None: ...
+
+
+class QuotaRepository(Repository[Quota], Protocol):
+    def for_performance(self, performance_id: str) -> list[Quota]:
+        """Ordered by id."""
+        ...
+
+
+class OptionRepository(Repository[Option], Protocol):
+    def due(self, now: datetime, limit: int) -> list[Option]:
+        """Requested options whose expiry has passed, oldest first."""
+        ...
+
+    def for_structure(self, structure_id: str) -> list[Option]: ...
+
+
+class ReservationRepository(Repository[Reservation], Protocol):
+    def held_places(
+        self, performance_id: str, sales_point_ids: Collection[str] | None, now: datetime
+    ) -> int:
+        """Places held by live reservations (state held, deadline after ``now``) of the
+        performance, on the given sales points (``None``: everywhere)."""
+        ...
+
+    def due(self, now: datetime, limit: int) -> list[Reservation]:
+        """Held reservations whose deadline has passed, oldest first."""
+        ...
+
+    def for_structure(self, structure_id: str) -> list[Reservation]: ...
+
+
+class OrderRepository(Repository[Order], Protocol):
+    def for_structure(
+        self,
+        organization_id: str,
+        structure_id: str,
+        placed_from: datetime | None = None,
+        placed_until: datetime | None = None,
+    ) -> list[Order]:
+        """Orders of the structure with the organization, ordered by placing time then id;
+        the period includes its start and excludes its end."""
+        ...
+
+    def uninvoiced_on_account(self, organization_id: str, structure_id: str) -> list[Order]:
+        """Confirmed holding-account orders not yet on an invoice, oldest first."""
+        ...
+
+
+class TicketRepository(Repository[Ticket], Protocol):
+    def add_many(self, tickets: Sequence[Ticket]) -> None: ...
+
+    def for_order(self, order_id: str) -> list[Ticket]:
+        """Ordered by id."""
+        ...
+
+    def for_order_for_update(self, order_id: str) -> list[Ticket]: ...
+
+    def sold_places(self, performance_id: str, sales_point_ids: Collection[str] | None) -> int:
+        """Tickets of the performance that are not cancelled, sold on the given sales points
+        (``None``: everywhere)."""
+        ...
+
+    def by_barcode(self, barcode: str) -> Ticket | None:
+        """The ticket that holds or once held this barcode."""
+        ...
+
+    def for_holder(self, individual_id: str) -> list[Ticket]: ...
+
+
+class HoldingAccountRepository(Repository[HoldingAccount], Protocol):
+    def for_structure(self, organization_id: str, structure_id: str) -> HoldingAccount | None: ...
+
+    def for_structure_for_update(
+        self, organization_id: str, structure_id: str
+    ) -> HoldingAccount | None: ...
+
+
+class InvoiceRepository(Protocol):
+    def add(self, invoice: Invoice) -> None: ...
+
+    def get(self, id: str) -> Invoice | None: ...
+
+    def for_structure(self, organization_id: str, structure_id: str) -> list[Invoice]:
+        """Ordered by number."""
+        ...
+
+    def numbers(self, organization_id: str) -> list[int]:
+        """Every number issued by the organization, ascending."""
+        ...
+
+
+class InvoiceSequenceRepository(Protocol):
+    def get_for_update(self, organization_id: str) -> InvoiceSequence:
+        """The organization's sequence, locked (created at 0 the first time)."""
+        ...
+
+    def update(self, sequence: InvoiceSequence) -> None: ...
+
+
+@attrs.frozen
+class OutboxItem:
+    message: MailMessage
+    queued_at: datetime
+    attempts: int = 0
+    last_error: str | None = None
+    sent_at: datetime | None = None
+
+
+class Outbox(Protocol):
+    def add(self, message: MailMessage, queued_at: datetime) -> None: ...
+
+    def pending(self, limit: int) -> list[OutboxItem]:
+        """Unsent messages, oldest first, locked so that two dispatchers never send one twice."""
+        ...
+
+    def mark_sent(self, message_id: str, at: datetime) -> None: ...
+
+    def mark_failed(self, message_id: str, error: str) -> None: ...
+
+    def get(self, message_id: str) -> OutboxItem | None: ...
+
+
+class UnitOfWork(Protocol):
+    institutions: Repository[Institution]
+    organizations: Repository[Organization]
+    channels: Repository[SalesChannel]
+    sales_points: SalesPointRepository
+    structures: StructureRepository
+    individuals: IndividualRepository
+    activities: Repository[Activity]
+    performances: PerformanceRepository
+    products: ProductRepository
+    tariffs: TariffRepository
+    profiles: ProfileRepository
+    quotas: QuotaRepository
+    options: OptionRepository
+    reservations: ReservationRepository
+    orders: OrderRepository
+    tickets: TicketRepository
+    accounts: HoldingAccountRepository
+    invoices: InvoiceRepository
+    invoice_sequences: InvoiceSequenceRepository
+    outbox: Outbox
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+        ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+class Storage(Protocol):
+    def unit_of_work(self) -> UnitOfWork:
+        """A new unit of work; use it as a context manager."""
+        ...

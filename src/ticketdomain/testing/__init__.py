@@ -1,0 +1,8 @@
+"""Shipped test support: in-memory adapters, fakes, contract suites and strategies.
+
+Import paths here are public API: hosts and third-party adapters build their tests on them.
+"""
+
+from ticketdomain.testing.memory import InMemoryStorage, InMemoryUnitOfWork
+
+__all__ = ["InMemoryStorage", "InMemoryUnitOfWork"]

@@ -1,0 +1,381 @@
+"""In-memory storage: a first-class adapter for tests, demos and hosts that need no database.
+
+Units of work are serialized by one lock held from ``__enter__`` to ``__exit__``, which makes
+every ``get_for_update`` trivially exclusive. Reads hand out deep copies and writes are staged
+until ``commit()``, so a unit of work that is not committed changes nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable, Collection, Iterator, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+
+import attrs
+
+from ticketdomain.core.accounts import HoldingAccount
+from ticketdomain.core.catalog import Activity, CatalogProfile, Performance, Product, Tariff
+from ticketdomain.core.contacts import Individual, Structure
+from ticketdomain.core.errors import ConcurrencyError
+from ticketdomain.core.invoices import Invoice, InvoiceSequence
+from ticketdomain.core.mail import MailMessage
+from ticketdomain.core.quotas import Quota
+from ticketdomain.core.sales import (
+    Option,
+    OptionState,
+    Order,
+    OrderState,
+    Reservation,
+    ReservationState,
+    Ticket,
+    TicketState,
+)
+from ticketdomain.core.setup import Institution, Organization, SalesChannel, SalesPoint
+from ticketdomain.ports.storage import OutboxItem
+
+T = TypeVar("T")
+
+_Tables = dict[str, dict[str, Any]]
+
+
+class _Repo(Generic[T]):
+    def __init__(self, uow: InMemoryUnitOfWork, table: str, key: Callable[[T], str]) -> None:
+        self._uow = uow
+        self._table = table
+        self._key = key
+
+    def _committed(self) -> dict[str, Any]:
+        return self._uow._storage._tables.setdefault(self._table, {})
+
+    def _staged(self) -> dict[str, Any]:
+        return self._uow._staged.setdefault(self._table, {})
+
+    def _items(self) -> Iterator[T]:
+        """Every row as seen by this unit of work (not copied: callers copy what they return)."""
+        staged = self._staged()
+        for key, item in self._committed().items():
+            if key not in staged:
+                yield item
+        yield from staged.values()
+
+    def _select(self, predicate: Callable[[T], bool]) -> list[T]:
+        return [copy.deepcopy(item) for item in self._items() if predicate(item)]
+
+    def add(self, item: T) -> None:
+        key = self._key(item)
+        if key in self._staged() or key in self._committed():
+            raise ConcurrencyError(f"{self._table} {key} already exists.", id=key)
+        self._staged()[key] = copy.deepcopy(item)
+
+    def get(self, id: str) -> T | None:
+        staged = self._staged()
+        item = staged[id] if id in staged else self._committed().get(id)
+        return copy.deepcopy(item) if item is not None else None
+
+    def get_for_update(self, id: str) -> T | None:
+        return self.get(id)
+
+    def update(self, item: T) -> None:
+        key = self._key(item)
+        if key not in self._staged() and key not in self._committed():
+            raise ConcurrencyError(f"{self._table} {key} does not exist.", id=key)
+        self._staged()[key] = copy.deepcopy(item)
+
+
+def _by_id(item: Any) -> str:
+    return str(item.id)
+
+
+class _Structures(_Repo[Structure]):
+    def children(self, structure_id: str) -> list[Structure]:
+        found = self._select(lambda s: s.parent_id == structure_id)
+        return sorted(found, key=lambda s: (s.name, s.id))
+
+
+class _Individuals(_Repo[Individual]):
+    def find_by_email(self, institution_id: str, email: str) -> Individual | None:
+        wanted = email.lower()
+        found = self._select(
+            lambda i: i.institution_id == institution_id and i.email.value.lower() == wanted
+        )
+        return min(found, key=lambda i: i.id) if found else None
+
+    def search(self, structure_id: str, text: str, limit: int) -> list[Individual]:
+        needle = text.lower()
+        found = self._select(
+            lambda i: (
+                i.structure_id == structure_id
+                and any(
+                    needle in value.lower() for value in (i.name.first, i.name.last, i.email.value)
+                )
+            )
+        )
+        found.sort(key=lambda i: (i.name.last.lower(), i.name.first.lower(), i.id))
+        return found[:limit]
+
+
+class _SalesPoints(_Repo[SalesPoint]):
+    def ids_on_channel(self, channel_id: str) -> list[str]:
+        return sorted(sp.id for sp in self._items() if sp.channel_id == channel_id)
+
+
+class _Performances(_Repo[Performance]):
+    def for_organization(self, organization_id: str) -> list[Performance]:
+        found = self._select(lambda p: p.organization_id == organization_id)
+        return sorted(found, key=lambda p: (p.starts_at, p.id))
+
+
+class _Products(_Repo[Product]):
+    def for_organization(self, organization_id: str) -> list[Product]:
+        return sorted(
+            self._select(lambda p: p.organization_id == organization_id), key=lambda p: p.id
+        )
+
+
+class _Tariffs(_Repo[Tariff]):
+    def for_product(self, product_id: str) -> list[Tariff]:
+        return sorted(self._select(lambda t: t.product_id == product_id), key=lambda t: t.id)
+
+
+class _Profiles(_Repo[CatalogProfile]):
+    def for_sales_point(self, sales_point_id: str) -> CatalogProfile | None:
+        found = self._select(lambda p: p.sales_point_id == sales_point_id)
+        return found[0] if found else None
+
+    def for_channel(self, organization_id: str, channel_id: str) -> CatalogProfile | None:
+        found = self._select(
+            lambda p: p.organization_id == organization_id and p.channel_id == channel_id
+        )
+        return found[0] if found else None
+
+
+class _Quotas(_Repo[Quota]):
+    def for_performance(self, performance_id: str) -> list[Quota]:
+        return sorted(
+            self._select(lambda q: q.performance_id == performance_id), key=lambda q: q.id
+        )
+
+    def update(self, item: Quota) -> None:
+        item.version += 1
+        super().update(item)
+
+
+class _Options(_Repo[Option]):
+    def due(self, now: datetime, limit: int) -> list[Option]:
+        found = self._select(lambda o: o.state is OptionState.REQUESTED and o.expires_at <= now)
+        return sorted(found, key=lambda o: (o.expires_at, o.id))[:limit]
+
+    def for_structure(self, structure_id: str) -> list[Option]:
+        found = self._select(lambda o: o.structure_id == structure_id)
+        return sorted(found, key=lambda o: (o.requested_at, o.id))
+
+
+def _in(value: str, allowed: Collection[str] | None) -> bool:
+    return allowed is None or value in allowed
+
+
+class _Reservations(_Repo[Reservation]):
+    def held_places(
+        self, performance_id: str, sales_point_ids: Collection[str] | None, now: datetime
+    ) -> int:
+        return sum(
+            line.quantity
+            for r in self._items()
+            if r.is_live(now) and _in(r.sales_point_id, sales_point_ids)
+            for line in r.lines
+            if line.performance_id == performance_id
+        )
+
+    def due(self, now: datetime, limit: int) -> list[Reservation]:
+        found = self._select(lambda r: r.state is ReservationState.HELD and r.deadline <= now)
+        return sorted(found, key=lambda r: (r.deadline, r.id))[:limit]
+
+    def for_structure(self, structure_id: str) -> list[Reservation]:
+        found = self._select(lambda r: r.structure_id == structure_id)
+        return sorted(found, key=lambda r: (r.created_at, r.id))
+
+
+class _Orders(_Repo[Order]):
+    def for_structure(
+        self,
+        organization_id: str,
+        structure_id: str,
+        placed_from: datetime | None = None,
+        placed_until: datetime | None = None,
+    ) -> list[Order]:
+        found = self._select(
+            lambda o: (
+                o.organization_id == organization_id
+                and o.structure_id == structure_id
+                and (placed_from is None or o.placed_at >= placed_from)
+                and (placed_until is None or o.placed_at < placed_until)
+            )
+        )
+        return sorted(found, key=lambda o: (o.placed_at, o.id))
+
+    def uninvoiced_on_account(self, organization_id: str, structure_id: str) -> list[Order]:
+        return [
+            o
+            for o in self.for_structure(organization_id, structure_id)
+            if o.on_account and o.state is OrderState.CONFIRMED and o.invoice_id is None
+        ]
+
+
+class _Tickets(_Repo[Ticket]):
+    def add_many(self, tickets: Sequence[Ticket]) -> None:
+        for ticket in tickets:
+            self.add(ticket)
+
+    def for_order(self, order_id: str) -> list[Ticket]:
+        return sorted(self._select(lambda t: t.order_id == order_id), key=lambda t: t.id)
+
+    def for_order_for_update(self, order_id: str) -> list[Ticket]:
+        return self.for_order(order_id)
+
+    def sold_places(self, performance_id: str, sales_point_ids: Collection[str] | None) -> int:
+        return sum(
+            1
+            for t in self._items()
+            if t.performance_id == performance_id
+            and t.state is not TicketState.CANCELLED
+            and _in(t.sales_point_id, sales_point_ids)
+        )
+
+    def by_barcode(self, barcode: str) -> Ticket | None:
+        found = self._select(lambda t: t.barcode == barcode or barcode in t.revoked_barcodes)
+        return found[0] if found else None
+
+    def for_holder(self, individual_id: str) -> list[Ticket]:
+        return sorted(self._select(lambda t: t.holder_id == individual_id), key=lambda t: t.id)
+
+    def update(self, item: Ticket) -> None:
+        item.version += 1
+        super().update(item)
+
+
+class _Accounts(_Repo[HoldingAccount]):
+    def for_structure(self, organization_id: str, structure_id: str) -> HoldingAccount | None:
+        found = self._select(
+            lambda a: a.organization_id == organization_id and a.structure_id == structure_id
+        )
+        return found[0] if found else None
+
+    def for_structure_for_update(
+        self, organization_id: str, structure_id: str
+    ) -> HoldingAccount | None:
+        return self.for_structure(organization_id, structure_id)
+
+    def update(self, item: HoldingAccount) -> None:
+        item.version += 1
+        super().update(item)
+
+
+class _Invoices(_Repo[Invoice]):
+    def for_structure(self, organization_id: str, structure_id: str) -> list[Invoice]:
+        found = self._select(
+            lambda i: i.organization_id == organization_id and i.structure_id == structure_id
+        )
+        return sorted(found, key=lambda i: i.number)
+
+    def numbers(self, organization_id: str) -> list[int]:
+        return sorted(i.number for i in self._items() if i.organization_id == organization_id)
+
+
+class _InvoiceSequences(_Repo[InvoiceSequence]):
+    def get_for_update(self, organization_id: str) -> InvoiceSequence:
+        found = self.get(organization_id)
+        if found is None:
+            found = InvoiceSequence(organization_id)
+            self._staged()[organization_id] = copy.deepcopy(found)
+        return found
+
+    def update(self, item: InvoiceSequence) -> None:
+        item.version += 1
+        self._staged()[item.organization_id] = copy.deepcopy(item)
+
+
+class _Outbox(_Repo[OutboxItem]):
+    def add(self, message: MailMessage, queued_at: datetime) -> None:  # type: ignore[override]
+        super().add(OutboxItem(message, queued_at))
+
+    def pending(self, limit: int) -> list[OutboxItem]:
+        found = self._select(lambda item: item.sent_at is None)
+        return sorted(found, key=lambda item: (item.queued_at, item.message.id))[:limit]
+
+    def mark_sent(self, message_id: str, at: datetime) -> None:
+        item = self.get(message_id)
+        if item is not None:
+            super().update(attrs.evolve(item, sent_at=at, attempts=item.attempts + 1))
+
+    def mark_failed(self, message_id: str, error: str) -> None:
+        item = self.get(message_id)
+        if item is not None:
+            super().update(attrs.evolve(item, last_error=error, attempts=item.attempts + 1))
+
+
+class InMemoryUnitOfWork:
+    def __init__(self, storage: InMemoryStorage) -> None:
+        self._storage = storage
+        self._staged: _Tables = {}
+        self._lock_held = False
+        self.institutions = _Repo[Institution](self, "institutions", _by_id)
+        self.organizations = _Repo[Organization](self, "organizations", _by_id)
+        self.channels = _Repo[SalesChannel](self, "channels", _by_id)
+        self.sales_points = _SalesPoints(self, "sales_points", _by_id)
+        self.structures = _Structures(self, "structures", _by_id)
+        self.individuals = _Individuals(self, "individuals", _by_id)
+        self.activities = _Repo[Activity](self, "activities", _by_id)
+        self.performances = _Performances(self, "performances", _by_id)
+        self.products = _Products(self, "products", _by_id)
+        self.tariffs = _Tariffs(self, "tariffs", _by_id)
+        self.profiles = _Profiles(self, "profiles", _by_id)
+        self.quotas = _Quotas(self, "quotas", _by_id)
+        self.options = _Options(self, "options", _by_id)
+        self.reservations = _Reservations(self, "reservations", _by_id)
+        self.orders = _Orders(self, "orders", _by_id)
+        self.tickets = _Tickets(self, "tickets", _by_id)
+        self.accounts = _Accounts(self, "accounts", _by_id)
+        self.invoices = _Invoices(self, "invoices", _by_id)
+        self.invoice_sequences = _InvoiceSequences(
+            self, "invoice_sequences", lambda s: s.organization_id
+        )
+        self.outbox = _Outbox(self, "outbox", lambda item: item.message.id)
+
+    def __enter__(self) -> Self:
+        self._storage._lock.acquire()
+        self._lock_held = True
+        self._staged = {}
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+        if self._lock_held:
+            self._lock_held = False
+            self._storage._lock.release()
+
+    def commit(self) -> None:
+        for table, rows in self._staged.items():
+            self._storage._tables.setdefault(table, {}).update(rows)
+        self._staged = {}
+
+    def rollback(self) -> None:
+        self._staged = {}
+
+
+class InMemoryStorage:
+    """Storage kept in process memory; safe to share between threads."""
+
+    def __init__(self) -> None:
+        self._tables: _Tables = {}
+        self._lock = threading.RLock()
+
+    def unit_of_work(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self)
