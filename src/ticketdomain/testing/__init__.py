@@ -3,6 +3,25 @@
 Import paths here are public API: hosts and third-party adapters build their tests on them.
 """
 
+from ticketdomain.testing.fakes import (
+    FixedClock,
+    InMemoryDocumentStore,
+    InMemoryMailer,
+    InMemoryPaymentGateway,
+    RecordingRenderer,
+    SequentialBarcodes,
+    SequentialIds,
+)
 from ticketdomain.testing.memory import InMemoryStorage, InMemoryUnitOfWork
 
-__all__ = ["InMemoryStorage", "InMemoryUnitOfWork"]
+__all__ = [
+    "FixedClock",
+    "InMemoryDocumentStore",
+    "InMemoryMailer",
+    "InMemoryPaymentGateway",
+    "InMemoryStorage",
+    "InMemoryUnitOfWork",
+    "RecordingRenderer",
+    "SequentialBarcodes",
+    "SequentialIds",
+]
