@@ -190,6 +190,14 @@ class PerformanceOverError(RuleViolationError):
     code = "performance_over"
 
 
+class OrderNotSettledError(RuleViolationError):
+    code = "order_not_settled"
+
+
+class PaymentDetailsError(ValidationError):
+    code = "payment_details_invalid"
+
+
 # --- authorization --------------------------------------------------------------------------
 
 

@@ -1,0 +1,1 @@
+"""Application services of ticketdomain (the public API is re-exported by ``ticketdomain``)."""

@@ -1,0 +1,240 @@
+"""What every service shares: the adapters, lookups that raise typed errors, authorization,
+line checks against the catalog profile, and quota locking."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+import attrs
+
+from ticketdomain.core.catalog import (
+    CatalogProfile,
+    Performance,
+    Product,
+    ProductConditions,
+    Tariff,
+)
+from ticketdomain.core.contacts import Email, Individual, PersonName
+from ticketdomain.core.errors import (
+    ForeignResourceError,
+    NotFoundError,
+    PerformanceOverError,
+    SalesPointAccessDeniedError,
+    TariffNotOfferedError,
+)
+from ticketdomain.core.quotas import QuotaLevel, require_places
+from ticketdomain.core.sales import LineRequest, check_lines, places_per_performance
+from ticketdomain.core.setup import Organization, SalesChannel, SalesPoint
+from ticketdomain.ports.documents import DocumentStore, TicketRenderer
+from ticketdomain.ports.mail import Mailer
+from ticketdomain.ports.payment import PaymentGateway
+from ticketdomain.ports.storage import Storage, UnitOfWork
+from ticketdomain.ports.system import BarcodeGenerator, Clock, IdGenerator
+from ticketdomain.services.commands import ContactDetails
+from ticketdomain.services.results import OperatorSession, RelaySession
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class Adapters:
+    """The adapters a host plugs into the ports."""
+
+    storage: Storage
+    clock: Clock
+    ids: IdGenerator
+    barcodes: BarcodeGenerator
+    payments: PaymentGateway
+    documents: DocumentStore
+    renderer: TicketRenderer
+    mailer: Mailer
+
+
+def need(item: T | None, kind: str, id: str) -> T:
+    if item is None:
+        raise NotFoundError(kind, id)
+    return item
+
+
+def organization_of(uow: UnitOfWork, operator: OperatorSession) -> Organization:
+    return need(
+        uow.organizations.get(operator.organization_id), "organization", operator.organization_id
+    )
+
+
+def same_organization(operator: OperatorSession, organization_id: str, kind: str, id: str) -> None:
+    # Another organization's data is reported as unknown: its ids are not the operator's to probe.
+    if organization_id != operator.organization_id:
+        raise NotFoundError(kind, id)
+
+
+def authorize_relay(uow: UnitOfWork, session: RelaySession) -> tuple[SalesPoint, Individual]:
+    """Re-check on every call that the relay may still act on the sales point."""
+    sales_point = uow.sales_points.get(session.sales_point_id)
+    relay = uow.individuals.get(session.relay_id)
+    if (
+        sales_point is None
+        or relay is None
+        or sales_point.organization_id != session.organization_id
+        or not relay.is_relay_of(session.structure_id)
+        or not sales_point.is_authorized(session.structure_id)
+    ):
+        raise SalesPointAccessDeniedError(
+            "This relay may not act on this sales point.",
+            relay_id=session.relay_id,
+            sales_point_id=session.sales_point_id,
+        )
+    return sales_point, relay
+
+
+def own(structure_id: str, session: RelaySession, kind: str, id: str) -> None:
+    if structure_id != session.structure_id:
+        raise ForeignResourceError(f"This {kind} belongs to another structure.", kind=kind, id=id)
+
+
+def profile_for(uow: UnitOfWork, sales_point: SalesPoint) -> CatalogProfile | None:
+    """The sales point's own profile, else its channel's; ``None``: the whole catalog."""
+    return uow.profiles.for_sales_point(sales_point.id) or uow.profiles.for_channel(
+        sales_point.organization_id, sales_point.channel_id
+    )
+
+
+@attrs.frozen
+class ResolvedLine:
+    performance: Performance
+    product: Product
+    tariff: Tariff
+    quantity: int
+
+
+def conditions_for(
+    profile: CatalogProfile | None, performance: Performance, product: Product
+) -> ProductConditions | None:
+    if profile is None:
+        return ProductConditions(product.id)
+    return profile.sells(performance.activity_id, product.id)
+
+
+def resolve_lines(
+    uow: UnitOfWork, sales_point: SalesPoint, lines: Iterable[LineRequest], now: datetime
+) -> list[ResolvedLine]:
+    """Check every line against the catalog and the profile of the sales point."""
+    requested = check_lines(lines)
+    profile = profile_for(uow, sales_point)
+    resolved: list[ResolvedLine] = []
+    per_product: dict[str, int] = {}
+    for line in requested:
+        performance = need(
+            uow.performances.get(line.performance_id), "performance", line.performance_id
+        )
+        tariff = need(uow.tariffs.get(line.tariff_id), "tariff", line.tariff_id)
+        product = need(uow.products.get(tariff.product_id), "product", tariff.product_id)
+        if performance.organization_id != sales_point.organization_id:
+            raise NotFoundError("performance", line.performance_id)
+        if tariff.organization_id != sales_point.organization_id:
+            raise NotFoundError("tariff", line.tariff_id)
+        if product.activity_id != performance.activity_id:
+            raise TariffNotOfferedError(
+                "This tariff is not one of this performance's activity.",
+                tariff_id=tariff.id,
+                performance_id=performance.id,
+            )
+        if now >= performance.starts_at:
+            raise PerformanceOverError(
+                "This performance has already started.", performance_id=performance.id
+            )
+        if conditions_for(profile, performance, product) is None:
+            raise TariffNotOfferedError(
+                "This product is not sold on this sales point.",
+                product_id=product.id,
+                sales_point_id=sales_point.id,
+            )
+        per_product[product.id] = per_product.get(product.id, 0) + line.quantity
+        resolved.append(ResolvedLine(performance, product, tariff, line.quantity))
+    for item in resolved:
+        conditions = conditions_for(profile, item.performance, item.product)
+        assert conditions is not None
+        conditions.check(item.tariff.id, per_product[item.product.id], now)
+    return resolved
+
+
+def quota_levels(
+    uow: UnitOfWork, sales_point: SalesPoint, performance: Performance, now: datetime, lock: bool
+) -> list[QuotaLevel]:
+    """The nesting that applies on this sales point: performance, channel quota, sales point
+    quota, each with the places it has out (sold plus live reservations)."""
+
+    def used(scope: Sequence[str] | None) -> int:
+        return uow.tickets.sold_places(performance.id, scope) + uow.reservations.held_places(
+            performance.id, scope, now
+        )
+
+    levels = [QuotaLevel("performance", performance.capacity, used(None))]
+    for quota in uow.quotas.for_performance(performance.id):
+        if quota.channel_id == sales_point.channel_id:
+            scope = uow.sales_points.ids_on_channel(sales_point.channel_id)
+            label = "channel"
+        elif quota.sales_point_id == sales_point.id:
+            scope = [sales_point.id]
+            label = "sales point"
+        else:
+            continue
+        if lock:
+            quota = need(uow.quotas.get_for_update(quota.id), "quota", quota.id)
+        levels.append(QuotaLevel(label, quota.capacity, used(scope)))
+    return levels
+
+
+def take_places(
+    uow: UnitOfWork, sales_point: SalesPoint, lines: Iterable[LineRequest], now: datetime
+) -> None:
+    """Lock the performances and quotas concerned (in id order) and refuse going over any level."""
+    wanted = places_per_performance(lines)
+    for performance_id in sorted(wanted):
+        performance = need(
+            uow.performances.get_for_update(performance_id), "performance", performance_id
+        )
+        require_places(
+            quota_levels(uow, sales_point, performance, now, lock=True),
+            wanted[performance_id],
+            performance_id,
+        )
+
+
+def find_or_create_contact(
+    uow: UnitOfWork, ids: IdGenerator, institution_id: str, details: ContactDetails
+) -> Individual:
+    email = Email(details.email)
+    name = PersonName(details.first_name, details.last_name)
+    found = uow.individuals.find_by_email(institution_id, email.value)
+    if found is not None:
+        return found
+    individual = Individual(
+        id=ids.new_id("individual"),
+        institution_id=institution_id,
+        name=name,
+        email=email,
+        marketing_consent=details.marketing_consent,
+    )
+    uow.individuals.add(individual)
+    return individual
+
+
+def channel_of(uow: UnitOfWork, sales_point: SalesPoint) -> SalesChannel:
+    return need(uow.channels.get(sales_point.channel_id), "sales_channel", sales_point.channel_id)
+
+
+def line_description(uow: UnitOfWork, performance_id: str, tariff_id: str) -> str:
+    performance = uow.performances.get(performance_id)
+    tariff = uow.tariffs.get(tariff_id)
+    if performance is None or tariff is None:
+        return f"{performance_id} / {tariff_id}"
+    activity = uow.activities.get(performance.activity_id)
+    product = uow.products.get(tariff.product_id)
+    return (
+        f"{activity.name if activity else performance.activity_id}, "
+        f"{performance.starts_at:%Y-%m-%d %H:%M}, {performance.venue}: "
+        f"{product.name if product else tariff.product_id} / {tariff.name}"
+    )

@@ -1,0 +1,256 @@
+"""Holding accounts, invoicing, payments and cancellations: the operator's back office."""
+
+from __future__ import annotations
+
+import attrs
+
+from ticketdomain.core.accounts import HoldingAccount
+from ticketdomain.core.errors import (
+    NothingToInvoiceError,
+    StateTransitionError,
+    ValidationError,
+)
+from ticketdomain.core.invoices import InvoiceKind, issue_credit_note, issue_invoice
+from ticketdomain.core.money import Money
+from ticketdomain.core.sales import Order, TicketState
+from ticketdomain.core.setup import Organization
+from ticketdomain.ports.storage import UnitOfWork
+from ticketdomain.services import commands as c
+from ticketdomain.services import results as r
+from ticketdomain.services._context import (
+    Adapters,
+    line_description,
+    need,
+    organization_of,
+    same_organization,
+)
+from ticketdomain.services.sales import is_settled
+
+
+def _descriptions(uow: UnitOfWork, orders: list[Order]) -> dict[str, str]:
+    return {
+        line.id: line_description(uow, line.performance_id, line.tariff_id)
+        for order in orders
+        for line in order.lines
+    }
+
+
+@attrs.frozen
+class AccountService:
+    """The operator's view of holding accounts; invoices, payments and cancellations.
+    Each method is one transaction; a refused call changes nothing."""
+
+    adapters: Adapters
+
+    def _structure(self, uow: UnitOfWork, organization: Organization, structure_id: str) -> None:
+        structure = need(uow.structures.get(structure_id), "structure", structure_id)
+        if structure.institution_id != organization.institution_id:
+            raise ValidationError(
+                "This structure is a contact of another institution.", structure_id=structure_id
+            )
+
+    def _account_for_update(
+        self, uow: UnitOfWork, organization: Organization, structure_id: str
+    ) -> tuple[HoldingAccount, bool]:
+        account = uow.accounts.for_structure_for_update(organization.id, structure_id)
+        if account is not None:
+            return account, False
+        return (
+            HoldingAccount(
+                self.adapters.ids.new_id("account"),
+                organization.id,
+                structure_id,
+                organization.currency,
+            ),
+            True,
+        )
+
+    def _save(self, uow: UnitOfWork, account: HoldingAccount, new: bool) -> None:
+        if new:
+            uow.accounts.add(account)
+        else:
+            uow.accounts.update(account)
+
+    def view_holding_account(self, command: c.ViewHoldingAccount) -> r.HoldingAccountView:
+        """Every order of the structure and of all its relays, the ledger, the outstanding
+        amount and the credit still available under the limit."""
+        with self.adapters.storage.unit_of_work() as uow:
+            organization = organization_of(uow, command.operator)
+            self._structure(uow, organization, command.structure_id)
+            account = uow.accounts.for_structure(
+                organization.id, command.structure_id
+            ) or HoldingAccount("", organization.id, command.structure_id, organization.currency)
+            orders = tuple(
+                r.OrderSummary(
+                    id=order.id,
+                    placed_at=order.placed_at,
+                    placed_by=order.placed_by,
+                    placed_by_operator=order.placed_by_operator,
+                    total=order.total,
+                    payment_method=order.payment_method,
+                    state=order.state,
+                    invoice_id=order.invoice_id,
+                    settled=not order.is_cancelled and is_settled(uow, order),
+                )
+                for order in uow.orders.for_structure(organization.id, command.structure_id)
+            )
+        return r.HoldingAccountView.of(account, orders)
+
+    def set_credit_limit(self, command: c.SetCreditLimit) -> r.HoldingAccountView:
+        """Cap the account (or lift the cap with ``None``); later orders on account that would
+        take the outstanding amount over it are refused."""
+        with self.adapters.storage.unit_of_work() as uow:
+            organization = organization_of(uow, command.operator)
+            self._structure(uow, organization, command.structure_id)
+            account, new = self._account_for_update(uow, organization, command.structure_id)
+            account.set_limit(command.limit)
+            self._save(uow, account, new)
+            uow.commit()
+        return self.view_holding_account(
+            c.ViewHoldingAccount(command.operator, command.structure_id)
+        )
+
+    def issue_invoice(self, command: c.IssueInvoice) -> r.InvoiceView:
+        """One invoice for all unsettled, not yet invoiced orders of the structure, numbered
+        next in the organization's gapless sequence. Credit on the account pays it first."""
+        now = self.adapters.clock.now()
+        with self.adapters.storage.unit_of_work() as uow:
+            organization = organization_of(uow, command.operator)
+            self._structure(uow, organization, command.structure_id)
+            # Lock order everywhere: account, then invoice sequence, then orders.
+            account = uow.accounts.for_structure_for_update(organization.id, command.structure_id)
+            if account is None:
+                raise NothingToInvoiceError(
+                    "This structure has no order on its holding account.",
+                    structure_id=command.structure_id,
+                )
+            sequence = uow.invoice_sequences.get_for_update(organization.id)
+            candidates = uow.orders.uninvoiced_on_account(organization.id, command.structure_id)
+            orders = [
+                need(uow.orders.get_for_update(order.id), "order", order.id)
+                for order in sorted(candidates, key=lambda o: o.id)
+            ]
+            orders.sort(key=lambda o: (o.placed_at, o.id))
+            invoice = issue_invoice(
+                id=self.adapters.ids.new_id("invoice"),
+                number=sequence.next(),
+                structure_id=command.structure_id,
+                organization_id=organization.id,
+                currency=organization.currency,
+                orders=orders,
+                issued_at=now,
+                descriptions=_descriptions(uow, orders),
+            )
+            for order in orders:
+                order.attach_invoice(invoice.id)
+                uow.orders.update(order)
+            account.register_invoice(invoice.id, invoice.number, invoice.total)
+            uow.invoices.add(invoice)
+            uow.invoice_sequences.update(sequence)
+            uow.accounts.update(account)
+            uow.commit()
+        return r.InvoiceView.of(invoice, account.remaining_on(invoice.id))
+
+    def list_invoices(self, command: c.ListInvoices) -> tuple[r.InvoiceView, ...]:
+        with self.adapters.storage.unit_of_work() as uow:
+            organization = organization_of(uow, command.operator)
+            self._structure(uow, organization, command.structure_id)
+            account = uow.accounts.for_structure(organization.id, command.structure_id)
+            invoices = uow.invoices.for_structure(organization.id, command.structure_id)
+        zero = Money.zero(organization.currency)
+        return tuple(
+            r.InvoiceView.of(
+                invoice,
+                account.remaining_on(invoice.id)
+                if account is not None and invoice.kind is InvoiceKind.INVOICE
+                else zero,
+            )
+            for invoice in invoices
+        )
+
+    def record_payment(self, command: c.RecordPayment) -> r.PaymentRecorded:
+        """Record a payment received for the account: it settles the oldest open invoice
+        first; what is left over stays as credit for the next invoice."""
+        now = self.adapters.clock.now()
+        reference = command.reference.strip()
+        if not reference or len(reference) > 100:
+            raise ValidationError("A payment needs a reference of 1 to 100 characters.")
+        with self.adapters.storage.unit_of_work() as uow:
+            organization = organization_of(uow, command.operator)
+            self._structure(uow, organization, command.structure_id)
+            account, new = self._account_for_update(uow, organization, command.structure_id)
+            allocations = account.receive_payment(command.amount, reference, now)
+            self._save(uow, account, new)
+            uow.commit()
+        return r.PaymentRecorded(
+            structure_id=command.structure_id,
+            amount=command.amount,
+            reference=reference,
+            allocations=tuple(
+                r.AllocationView(a.invoice_id, a.number, a.amount) for a in allocations
+            ),
+            outstanding=account.outstanding,
+            credit=account.credit,
+        )
+
+    def cancel_order(self, command: c.CancelOrder) -> r.OrderCancelled:
+        """Cancel an order: its tickets are cancelled and their barcodes revoked, its places
+        freed, and the holding account credited (with a credit note if it was invoiced) or the
+        card refunded. Refused once one of its tickets has been controlled."""
+        now = self.adapters.clock.now()
+        with self.adapters.storage.unit_of_work() as uow:
+            organization = organization_of(uow, command.operator)
+            found = need(uow.orders.get(command.order_id), "order", command.order_id)
+            same_organization(command.operator, found.organization_id, "order", found.id)
+            account = (
+                uow.accounts.for_structure_for_update(organization.id, found.structure_id)
+                if found.on_account
+                else None
+            )
+            order = need(uow.orders.get_for_update(found.id), "order", found.id)
+            order.cancel(now)
+            tickets = uow.tickets.for_order_for_update(order.id)
+            for ticket in tickets:
+                if ticket.state is TicketState.CONTROLLED:
+                    raise StateTransitionError(
+                        "A ticket of this order was already controlled at the gate.",
+                        id=order.id,
+                        ticket_id=ticket.id,
+                        action="cancel",
+                    )
+                ticket.cancel()
+                uow.tickets.update(ticket)
+            credit_note = None
+            if account is not None:
+                if order.invoice_id is not None:
+                    invoice = need(uow.invoices.get(order.invoice_id), "invoice", order.invoice_id)
+                    sequence = uow.invoice_sequences.get_for_update(organization.id)
+                    credit_note = issue_credit_note(
+                        id=self.adapters.ids.new_id("invoice"),
+                        number=sequence.next(),
+                        invoice=invoice,
+                        order=order,
+                        issued_at=now,
+                        descriptions=_descriptions(uow, [order]),
+                    )
+                    uow.invoices.add(credit_note)
+                    uow.invoice_sequences.update(sequence)
+                account.credit_cancelled_order(order.id, order.total, now, order.invoice_id)
+                uow.accounts.update(account)
+            uow.orders.update(order)
+            refund = None
+            if order.payment_reference is not None and not order.on_account:
+                refund = self.adapters.payments.refund(
+                    order.payment_reference, order.total, f"cancel-{order.id}"
+                )
+            uow.commit()
+        return r.OrderCancelled(
+            order_id=order.id,
+            tickets_cancelled=tuple(t.id for t in tickets),
+            credit_note=(
+                r.InvoiceView.of(credit_note, Money.zero(organization.currency))
+                if credit_note
+                else None
+            ),
+            refund_reference=refund.reference if refund else None,
+        )

@@ -1,0 +1,121 @@
+"""The entry point a host builds once with the adapters it chose."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ticketdomain.ports.documents import DocumentStore, TicketRenderer
+from ticketdomain.ports.mail import Mailer
+from ticketdomain.ports.payment import PaymentGateway
+from ticketdomain.ports.storage import Storage
+from ticketdomain.ports.system import BarcodeGenerator, Clock, IdGenerator
+from ticketdomain.services import commands as c
+from ticketdomain.services._context import Adapters
+from ticketdomain.services.accounts import AccountService
+from ticketdomain.services.contacts import ContactService
+from ticketdomain.services.mail import MailService
+from ticketdomain.services.reports import ReportService
+from ticketdomain.services.sales import SalesService
+from ticketdomain.services.setup import SetupService
+
+
+class TicketDomain:
+    """All application services over one set of adapters.
+
+    Use the services directly (``domain.sales.place_order(PlaceOrder(...))``) or hand any
+    command to :meth:`handle`, which is what a front end working from serialized commands does.
+    Nothing is global: a host may build several, each over its own storage.
+    """
+
+    def __init__(
+        self,
+        *,
+        storage: Storage,
+        clock: Clock,
+        ids: IdGenerator,
+        barcodes: BarcodeGenerator,
+        payments: PaymentGateway,
+        documents: DocumentStore,
+        renderer: TicketRenderer,
+        mailer: Mailer,
+    ) -> None:
+        self.adapters = Adapters(
+            storage=storage,
+            clock=clock,
+            ids=ids,
+            barcodes=barcodes,
+            payments=payments,
+            documents=documents,
+            renderer=renderer,
+            mailer=mailer,
+        )
+        self.setup = SetupService(self.adapters)
+        self.contacts = ContactService(self.adapters)
+        self.sales = SalesService(self.adapters)
+        self.accounts = AccountService(self.adapters)
+        self.reports = ReportService(self.adapters)
+        self.mail = MailService(self.adapters)
+        self._handlers: dict[type[Any], Callable[[Any], Any]] = {
+            c.CreateInstitution: self.setup.create_institution,
+            c.CreateOrganization: self.setup.create_organization,
+            c.CreateSalesChannel: self.setup.create_sales_channel,
+            c.CreateSalesPoint: self.setup.create_sales_point,
+            c.SetSalesPointFunctions: self.setup.set_sales_point_functions,
+            c.AuthorizeStructure: self.setup.authorize_structure,
+            c.RevokeStructure: self.setup.revoke_structure,
+            c.CreateActivity: self.setup.create_activity,
+            c.CreatePerformance: self.setup.create_performance,
+            c.CreateProduct: self.setup.create_product,
+            c.CreateTariff: self.setup.create_tariff,
+            c.CreateQuota: self.setup.create_quota,
+            c.SetCatalogProfile: self.setup.set_catalog_profile,
+            c.CreateStructure: self.contacts.create_structure,
+            c.CreateIndividual: self.contacts.create_individual,
+            c.SearchContacts: self.contacts.search_contacts,
+            c.LoginRelay: self.sales.login_relay,
+            c.ViewCatalog: self.sales.view_catalog,
+            c.PlaceOrder: self.sales.place_order,
+            c.PlaceOrderForStructure: self.sales.place_order_for_structure,
+            c.ListOrders: self.sales.list_orders,
+            c.ViewOrder: self.sales.view_order,
+            c.RequestOption: self.sales.request_option,
+            c.GrantOption: self.sales.grant_option,
+            c.DeclineOption: self.sales.decline_option,
+            c.PlaceReservation: self.sales.place_reservation,
+            c.ReleaseReservation: self.sales.release_reservation,
+            c.ConfirmReservation: self.sales.confirm_reservation,
+            c.ProcessDueExpiries: self.sales.process_due_expiries,
+            c.PrintTickets: self.sales.print_tickets,
+            c.TransferTickets: self.sales.transfer_tickets,
+            c.ViewHoldingAccount: self.accounts.view_holding_account,
+            c.SetCreditLimit: self.accounts.set_credit_limit,
+            c.IssueInvoice: self.accounts.issue_invoice,
+            c.ListInvoices: self.accounts.list_invoices,
+            c.RecordPayment: self.accounts.record_payment,
+            c.CancelOrder: self.accounts.cancel_order,
+            c.ViewSalesReport: self.reports.sales_report,
+            c.DispatchMail: self.mail.dispatch_mail,
+        }
+
+    def handle(self, command: object) -> Any:
+        """Run any command of the public API and return its result."""
+        try:
+            handler = self._handlers[type(command)]
+        except KeyError:
+            raise TypeError(f"{type(command).__name__} is not a ticketdomain command") from None
+        return handler(command)
+
+    @staticmethod
+    def command_types() -> tuple[type[Any], ...]:
+        return COMMAND_TYPES
+
+
+COMMAND_TYPES: tuple[type[Any], ...] = tuple(
+    cls
+    for name, cls in vars(c).items()
+    if isinstance(cls, type)
+    and cls.__module__ == c.__name__
+    and name[0].isupper()
+    and name not in {"ContactDetails", "DocumentUpload"}
+)

@@ -1,0 +1,116 @@
+"""The agency's sales report, from its own purchase history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+
+from ticketdomain.core.errors import PeriodInvalidError
+from ticketdomain.core.money import Money
+from ticketdomain.core.setup import Function
+from ticketdomain.services import commands as c
+from ticketdomain.services import results as r
+from ticketdomain.services._context import Adapters, authorize_relay, line_description, need
+
+
+def _totals(
+    rows: list[r.SalesReportRow], key: Callable[[r.SalesReportRow], str], currency: str
+) -> tuple[r.SalesReportTotal, ...]:
+    quantities: dict[str, int] = {}
+    amounts: dict[str, Money] = {}
+    for row in rows:
+        k = key(row)
+        quantities[k] = quantities.get(k, 0) + row.quantity
+        amounts[k] = amounts.get(k, Money.zero(currency)) + row.amount
+    return tuple(r.SalesReportTotal(k, quantities[k], amounts[k]) for k in sorted(quantities))
+
+
+@attrs.frozen
+class ReportService:
+    adapters: Adapters
+
+    def sales_report(self, command: c.ViewSalesReport) -> r.SalesReport:
+        """One row per order line of the structure's orders placed in the period, with totals
+        per performance, tariff and relay (cancelled orders are listed, not totalled).
+
+        Raises ``FunctionDisabledError`` where the sales report function is off.
+        """
+        session = command.session
+        if (
+            command.period_from is not None
+            and command.period_until is not None
+            and command.period_until <= command.period_from
+        ):
+            raise PeriodInvalidError("The period ends before it starts.")
+        for bound in (command.period_from, command.period_until):
+            if bound is not None and bound.tzinfo is None:
+                raise PeriodInvalidError("Period bounds need a time zone.")
+        with self.adapters.storage.unit_of_work() as uow:
+            sales_point, _ = authorize_relay(uow, session)
+            sales_point.require(Function.SALES_REPORT)
+            organization = need(
+                uow.organizations.get(session.organization_id),
+                "organization",
+                session.organization_id,
+            )
+            orders = uow.orders.for_structure(
+                session.organization_id,
+                session.structure_id,
+                command.period_from,
+                command.period_until,
+            )
+            names: dict[str, str] = {}
+
+            def name_of(individual_id: str | None, fallback: str) -> str:
+                if individual_id is None:
+                    return fallback
+                if individual_id not in names:
+                    found = uow.individuals.get(individual_id)
+                    names[individual_id] = str(found.name) if found else individual_id
+                return names[individual_id]
+
+            descriptions: dict[tuple[str, str], str] = {}
+            rows: list[r.SalesReportRow] = []
+            for order in orders:
+                relay = (
+                    f"{order.placed_by} (operator)"
+                    if order.placed_by_operator
+                    else name_of(order.placed_by, order.placed_by)
+                )
+                for line in order.lines:
+                    key = (line.performance_id, line.tariff_id)
+                    if key not in descriptions:
+                        descriptions[key] = line_description(uow, *key)
+                    performance, _, tariff = descriptions[key].rpartition(" / ")
+                    rows.append(
+                        r.SalesReportRow(
+                            placed_at=order.placed_at,
+                            order_id=order.id,
+                            relay=relay,
+                            purchasing_contact=name_of(order.purchasing_contact_id, ""),
+                            performance=performance,
+                            tariff=tariff,
+                            quantity=line.quantity,
+                            amount=line.total,
+                            payment_method=order.payment_method,
+                            state=order.state,
+                        )
+                    )
+        currency = organization.currency
+        counted = [row for row in rows if row.state.value != "cancelled"]
+        return r.SalesReport(
+            structure_id=session.structure_id,
+            period_from=command.period_from,
+            period_until=command.period_until,
+            currency=currency,
+            rows=tuple(rows),
+            by_performance=_totals(counted, lambda row: row.performance, currency),
+            by_tariff=_totals(counted, lambda row: row.tariff, currency),
+            by_relay=_totals(counted, lambda row: row.relay, currency),
+            total=r.SalesReportTotal(
+                "total",
+                sum(row.quantity for row in counted),
+                Money.sum((row.amount for row in counted), currency),
+            ),
+        )

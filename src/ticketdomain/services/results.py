@@ -1,0 +1,694 @@
+"""Frozen results returned by the application services: plain data, never live aggregates."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+
+import attrs
+
+from ticketdomain.core.accounts import EntryKind, HoldingAccount
+from ticketdomain.core.catalog import (
+    Activity,
+    CatalogProfile,
+    Performance,
+    Product,
+    ProductConditions,
+    Tariff,
+)
+from ticketdomain.core.contacts import ContactRole, Individual, Structure
+from ticketdomain.core.invoices import Invoice, InvoiceKind
+from ticketdomain.core.money import Money
+from ticketdomain.core.quotas import Quota
+from ticketdomain.core.sales import (
+    LineRequest,
+    Option,
+    OptionState,
+    Order,
+    OrderState,
+    Reservation,
+    ReservationState,
+    Ticket,
+    TicketState,
+)
+from ticketdomain.core.setup import (
+    ChannelKind,
+    DeliveryMode,
+    Function,
+    Institution,
+    Organization,
+    PaymentMethod,
+    SalesChannel,
+    SalesPoint,
+)
+
+# --- sessions -------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class RelaySession:
+    """A relay logged into a sales point; passed to every later call of that relay."""
+
+    relay_id: str
+    structure_id: str
+    sales_point_id: str
+    organization_id: str
+    institution_id: str
+
+
+@attrs.frozen
+class OperatorSession:
+    """The back office of one organization."""
+
+    organization_id: str
+    operator: str
+
+
+# --- set-up ---------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class InstitutionView:
+    id: str
+    name: str
+
+    @classmethod
+    def of(cls, item: Institution) -> InstitutionView:
+        return cls(item.id, item.name)
+
+
+@attrs.frozen
+class OrganizationView:
+    id: str
+    institution_id: str
+    name: str
+    currency: str
+
+    @classmethod
+    def of(cls, item: Organization) -> OrganizationView:
+        return cls(item.id, item.institution_id, item.name, item.currency)
+
+
+@attrs.frozen
+class SalesChannelView:
+    id: str
+    institution_id: str
+    name: str
+    kind: ChannelKind
+
+    @classmethod
+    def of(cls, item: SalesChannel) -> SalesChannelView:
+        return cls(item.id, item.institution_id, item.name, item.kind)
+
+
+@attrs.frozen
+class SalesPointView:
+    id: str
+    organization_id: str
+    channel_id: str
+    name: str
+    functions: frozenset[Function]
+    payment_methods: frozenset[PaymentMethod]
+    delivery_modes: frozenset[DeliveryMode]
+    authorized_structure_ids: frozenset[str]
+    reservation_delay: timedelta
+    reservation_cutoff: timedelta
+    option_lifetime: timedelta
+    max_document_bytes: int
+    admit_before_settlement: bool
+
+    @classmethod
+    def of(cls, item: SalesPoint) -> SalesPointView:
+        p = item.policy
+        return cls(
+            item.id,
+            item.organization_id,
+            item.channel_id,
+            item.name,
+            frozenset(item.functions),
+            frozenset(item.payment_methods),
+            frozenset(item.delivery_modes),
+            frozenset(item.authorized_structure_ids),
+            p.reservation_delay,
+            p.reservation_cutoff,
+            p.option_lifetime,
+            p.max_document_bytes,
+            p.admit_before_settlement,
+        )
+
+
+@attrs.frozen
+class QuotaView:
+    id: str
+    performance_id: str
+    capacity: int
+    channel_id: str | None
+    sales_point_id: str | None
+
+    @classmethod
+    def of(cls, item: Quota) -> QuotaView:
+        return cls(
+            item.id, item.performance_id, item.capacity, item.channel_id, item.sales_point_id
+        )
+
+
+@attrs.frozen
+class ActivityView:
+    id: str
+    organization_id: str
+    name: str
+
+    @classmethod
+    def of(cls, item: Activity) -> ActivityView:
+        return cls(item.id, item.organization_id, item.name)
+
+
+@attrs.frozen
+class PerformanceView:
+    id: str
+    activity_id: str
+    starts_at: datetime
+    venue: str
+    capacity: int
+
+    @classmethod
+    def of(cls, item: Performance) -> PerformanceView:
+        return cls(item.id, item.activity_id, item.starts_at, item.venue, item.capacity)
+
+
+@attrs.frozen
+class ProductView:
+    id: str
+    activity_id: str
+    name: str
+    vat_rate: str
+
+    @classmethod
+    def of(cls, item: Product) -> ProductView:
+        return cls(item.id, item.activity_id, item.name, str(item.vat_rate.rate))
+
+
+@attrs.frozen
+class TariffView:
+    id: str
+    product_id: str
+    name: str
+    price: Money
+
+    @classmethod
+    def of(cls, item: Tariff) -> TariffView:
+        return cls(item.id, item.product_id, item.name, item.price)
+
+
+@attrs.frozen
+class CatalogProfileView:
+    id: str
+    channel_id: str | None
+    sales_point_id: str | None
+    activity_ids: frozenset[str]
+    products: tuple[ProductConditions, ...]
+
+    @classmethod
+    def of(cls, item: CatalogProfile) -> CatalogProfileView:
+        return cls(item.id, item.channel_id, item.sales_point_id, item.activity_ids, item.products)
+
+
+# --- contacts -------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class StructureView:
+    id: str
+    institution_id: str
+    name: str
+    parent_id: str | None
+
+    @classmethod
+    def of(cls, item: Structure) -> StructureView:
+        return cls(item.id, item.institution_id, item.name, item.parent_id)
+
+
+@attrs.frozen
+class IndividualView:
+    id: str
+    institution_id: str
+    first_name: str
+    last_name: str
+    email: str
+    structure_id: str | None
+    role: ContactRole | None
+
+    @classmethod
+    def of(cls, item: Individual) -> IndividualView:
+        return cls(
+            item.id,
+            item.institution_id,
+            item.name.first,
+            item.name.last,
+            item.email.value,
+            item.structure_id,
+            item.role,
+        )
+
+
+# --- catalog as a sales point sees it -------------------------------------------------------
+
+
+@attrs.frozen
+class CatalogEntry:
+    activity_id: str
+    activity: str
+    performance_id: str
+    starts_at: datetime
+    venue: str
+    product_id: str
+    product: str
+    tariff_id: str
+    tariff: str
+    price: Money
+    vat_rate: str
+    #: places still available through every quota level of this sales point
+    available: int
+    min_per_order: int
+    max_per_order: int | None
+    on_sale: bool
+
+
+@attrs.frozen
+class CatalogView:
+    sales_point_id: str
+    entries: tuple[CatalogEntry, ...]
+
+
+# --- options, reservations, orders ----------------------------------------------------------
+
+
+@attrs.frozen
+class OptionView:
+    id: str
+    sales_point_id: str
+    structure_id: str
+    relay_id: str
+    lines: tuple[LineRequest, ...]
+    requested_at: datetime
+    expires_at: datetime
+    state: OptionState
+    reservation_id: str | None
+
+    @classmethod
+    def of(cls, item: Option) -> OptionView:
+        return cls(
+            item.id,
+            item.sales_point_id,
+            item.structure_id,
+            item.relay_id,
+            item.lines,
+            item.requested_at,
+            item.expires_at,
+            item.state,
+            item.reservation_id,
+        )
+
+
+@attrs.frozen
+class ReservationView:
+    id: str
+    sales_point_id: str
+    structure_id: str
+    relay_id: str
+    lines: tuple[LineRequest, ...]
+    created_at: datetime
+    deadline: datetime
+    state: ReservationState
+    order_id: str | None
+    option_id: str | None
+
+    @classmethod
+    def of(cls, item: Reservation) -> ReservationView:
+        return cls(
+            item.id,
+            item.sales_point_id,
+            item.structure_id,
+            item.relay_id,
+            item.lines,
+            item.created_at,
+            item.deadline,
+            item.state,
+            item.order_id,
+            item.option_id,
+        )
+
+
+@attrs.frozen
+class OrderLineView:
+    id: str
+    performance_id: str
+    product_id: str
+    tariff_id: str
+    quantity: int
+    unit_price: Money
+    vat_rate: str
+    total: Money
+
+
+@attrs.frozen
+class TicketView:
+    id: str
+    order_id: str
+    performance_id: str
+    product_id: str
+    tariff_id: str
+    structure_id: str
+    stock_structure_id: str
+    state: TicketState
+    holder_id: str | None
+    barcode: str | None
+
+    @classmethod
+    def of(cls, item: Ticket) -> TicketView:
+        return cls(
+            item.id,
+            item.order_id,
+            item.performance_id,
+            item.product_id,
+            item.tariff_id,
+            item.structure_id,
+            item.stock_structure_id,
+            item.state,
+            item.holder_id,
+            item.barcode,
+        )
+
+
+@attrs.frozen
+class OrderView:
+    id: str
+    organization_id: str
+    sales_point_id: str
+    structure_id: str
+    placed_by: str
+    placed_by_operator: bool
+    purchasing_contact_id: str | None
+    lines: tuple[OrderLineView, ...]
+    total: Money
+    payment_method: PaymentMethod
+    delivery_mode: DeliveryMode
+    placed_at: datetime
+    state: OrderState
+    payment_reference: str | None
+    document_id: str | None
+    invoice_id: str | None
+    tickets: tuple[TicketView, ...]
+
+    @classmethod
+    def of(cls, order: Order, tickets: list[Ticket]) -> OrderView:
+        lines = tuple(
+            OrderLineView(
+                line.id,
+                line.performance_id,
+                line.product_id,
+                line.tariff_id,
+                line.quantity,
+                line.unit_price,
+                str(line.vat_rate.rate),
+                line.total,
+            )
+            for line in order.lines
+        )
+        return cls(
+            order.id,
+            order.organization_id,
+            order.sales_point_id,
+            order.structure_id,
+            order.placed_by,
+            order.placed_by_operator,
+            order.purchasing_contact_id,
+            lines,
+            order.total,
+            order.payment_method,
+            order.delivery_mode,
+            order.placed_at,
+            order.state,
+            order.payment_reference,
+            order.document_id,
+            order.invoice_id,
+            tuple(TicketView.of(t) for t in tickets),
+        )
+
+
+@attrs.frozen
+class ExpiriesProcessed:
+    options_lapsed: tuple[str, ...]
+    reservations_expired: tuple[str, ...]
+
+
+@attrs.frozen
+class RenderedTickets:
+    """A document holding tickets (a PDF for print@home)."""
+
+    order_id: str
+    ticket_ids: tuple[str, ...]
+    media_type: str
+    content: bytes = attrs.field(repr=lambda c: f"<{len(c)} bytes>")
+
+
+@attrs.frozen
+class TicketsTransferred:
+    order_id: str
+    ticket_ids: tuple[str, ...]
+    client_id: str
+    mail_id: str
+
+
+# --- holding account, invoices --------------------------------------------------------------
+
+
+@attrs.frozen
+class LedgerEntryView:
+    sequence: int
+    at: datetime
+    kind: EntryKind
+    amount: Money
+    order_id: str | None
+    reference: str | None
+
+
+@attrs.frozen
+class OrderSummary:
+    id: str
+    placed_at: datetime
+    placed_by: str
+    placed_by_operator: bool
+    total: Money
+    payment_method: PaymentMethod
+    state: OrderState
+    invoice_id: str | None
+    settled: bool
+
+
+@attrs.frozen
+class HoldingAccountView:
+    structure_id: str
+    organization_id: str
+    currency: str
+    credit_limit: Money | None
+    outstanding: Money
+    available_credit: Money | None
+    #: payments and credits not yet applied to an invoice
+    credit: Money
+    entries: tuple[LedgerEntryView, ...]
+    orders: tuple[OrderSummary, ...]
+
+    @classmethod
+    def of(cls, account: HoldingAccount, orders: tuple[OrderSummary, ...]) -> HoldingAccountView:
+        return cls(
+            account.structure_id,
+            account.organization_id,
+            account.currency,
+            account.credit_limit,
+            account.outstanding,
+            account.available_credit,
+            account.credit,
+            tuple(
+                LedgerEntryView(e.sequence, e.at, e.kind, e.amount, e.order_id, e.reference)
+                for e in account.entries
+            ),
+            orders,
+        )
+
+
+@attrs.frozen
+class InvoiceLineView:
+    order_id: str
+    description: str
+    quantity: int
+    unit_price: Money
+    vat_rate: str
+    total: Money
+
+
+@attrs.frozen
+class VatRowView:
+    vat_rate: str
+    net: Money
+    vat: Money
+    gross: Money
+
+
+@attrs.frozen
+class InvoiceView:
+    id: str
+    number: int
+    kind: InvoiceKind
+    structure_id: str
+    issued_at: datetime
+    lines: tuple[InvoiceLineView, ...]
+    vat_breakdown: tuple[VatRowView, ...]
+    total: Money
+    order_ids: tuple[str, ...]
+    corrects_invoice_id: str | None
+    #: what is still due (zero for a paid invoice and for credit notes)
+    remaining: Money
+    paid: bool
+
+    @classmethod
+    def of(cls, invoice: Invoice, remaining: Money) -> InvoiceView:
+        return cls(
+            invoice.id,
+            invoice.number,
+            invoice.kind,
+            invoice.structure_id,
+            invoice.issued_at,
+            tuple(
+                InvoiceLineView(
+                    line.order_id,
+                    line.description,
+                    line.quantity,
+                    line.unit_price,
+                    str(line.vat_rate.rate),
+                    line.total,
+                )
+                for line in invoice.lines
+            ),
+            tuple(
+                VatRowView(str(row.vat_rate.rate), row.net, row.vat, row.gross)
+                for row in invoice.vat_breakdown
+            ),
+            invoice.total,
+            invoice.order_ids,
+            invoice.corrects_invoice_id,
+            remaining,
+            invoice.kind is InvoiceKind.INVOICE and remaining.is_zero,
+        )
+
+
+@attrs.frozen
+class AllocationView:
+    invoice_id: str
+    number: int
+    amount: Money
+
+
+@attrs.frozen
+class PaymentRecorded:
+    structure_id: str
+    amount: Money
+    reference: str
+    allocations: tuple[AllocationView, ...]
+    outstanding: Money
+    credit: Money
+
+
+@attrs.frozen
+class OrderCancelled:
+    order_id: str
+    tickets_cancelled: tuple[str, ...]
+    credit_note: InvoiceView | None
+    refund_reference: str | None
+
+
+# --- sales report ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class SalesReportRow:
+    placed_at: datetime
+    order_id: str
+    relay: str
+    purchasing_contact: str
+    performance: str
+    tariff: str
+    quantity: int
+    amount: Money
+    payment_method: PaymentMethod
+    state: OrderState
+
+
+@attrs.frozen
+class SalesReportTotal:
+    key: str
+    quantity: int
+    amount: Money
+
+
+REPORT_COLUMNS = (
+    "placed_at",
+    "order_id",
+    "relay",
+    "purchasing_contact",
+    "performance",
+    "tariff",
+    "quantity",
+    "amount",
+    "currency",
+    "payment_method",
+    "state",
+)
+
+
+@attrs.frozen
+class SalesReport:
+    """The sales an agency concluded in a period; totals leave cancelled orders out."""
+
+    structure_id: str
+    period_from: datetime | None
+    period_until: datetime | None
+    currency: str
+    rows: tuple[SalesReportRow, ...]
+    by_performance: tuple[SalesReportTotal, ...]
+    by_tariff: tuple[SalesReportTotal, ...]
+    by_relay: tuple[SalesReportTotal, ...]
+    total: SalesReportTotal
+
+    def to_csv(self) -> str:
+        """The rows as CSV (comma separated, header line first)."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(REPORT_COLUMNS)
+        for row in self.rows:
+            writer.writerow(
+                [
+                    row.placed_at.isoformat(),
+                    row.order_id,
+                    row.relay,
+                    row.purchasing_contact,
+                    row.performance,
+                    row.tariff,
+                    row.quantity,
+                    str(row.amount.amount),
+                    row.amount.currency,
+                    row.payment_method.value,
+                    row.state.value,
+                ]
+            )
+        return out.getvalue()
+
+
+# --- mail -----------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class MailDispatched:
+    sent: tuple[str, ...]
+    failed: tuple[str, ...]

@@ -1,0 +1,699 @@
+"""Selling on a sales point: login, catalog, options, reservations, orders, print@home, transfer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import attrs
+
+from ticketdomain.core.accounts import HoldingAccount
+from ticketdomain.core.documents import AcceptanceDocument
+from ticketdomain.core.errors import (
+    FunctionDisabledError,
+    NotFoundError,
+    OrderNotSettledError,
+    PaymentDetailsError,
+    SalesPointAccessDeniedError,
+    StateTransitionError,
+)
+from ticketdomain.core.mail import MailMessage
+from ticketdomain.core.printing import PrintableTicket
+from ticketdomain.core.quotas import available
+from ticketdomain.core.sales import (
+    LineRequest,
+    Option,
+    Order,
+    OrderLine,
+    Reservation,
+    Ticket,
+    TicketState,
+    check_lines,
+    reservation_deadline,
+)
+from ticketdomain.core.setup import DeliveryMode, Function, PaymentMethod, SalesPoint
+from ticketdomain.ports.payment import CardPayment
+from ticketdomain.ports.storage import UnitOfWork
+from ticketdomain.services import commands as c
+from ticketdomain.services import results as r
+from ticketdomain.services._context import (
+    Adapters,
+    ResolvedLine,
+    authorize_relay,
+    conditions_for,
+    find_or_create_contact,
+    need,
+    organization_of,
+    own,
+    profile_for,
+    quota_levels,
+    resolve_lines,
+    same_organization,
+    take_places,
+)
+
+
+def is_settled(uow: UnitOfWork, order: Order) -> bool:
+    """Card orders are paid at once; holding-account orders once their invoice is covered."""
+    if not order.on_account:
+        return True
+    if order.invoice_id is None:
+        return False
+    account = uow.accounts.for_structure(order.organization_id, order.structure_id)
+    return account is not None and account.remaining_on(order.invoice_id).is_zero
+
+
+@attrs.frozen
+class _Sale:
+    """An order being placed, checked step by step before anything is written."""
+
+    sales_point: SalesPoint
+    structure_id: str
+    institution_id: str
+    placed_by: str
+    by_operator: bool
+    payment_method: PaymentMethod
+    delivery_mode: DeliveryMode
+    card: CardPayment | None
+    purchasing_contact: c.ContactDetails | None
+    document: c.DocumentUpload | None
+    idempotency_key: str | None
+
+
+@attrs.frozen
+class SalesService:
+    """What relays do on a sales point, and what the operator does with options and phone
+    orders. Each method is one transaction; a refused call raises a ``TicketDomainError``
+    subclass and changes nothing."""
+
+    adapters: Adapters
+
+    # --- login and catalog ------------------------------------------------------------------
+
+    def login_relay(self, command: c.LoginRelay) -> r.RelaySession:
+        """Open a relay's session on a sales point.
+
+        Raises ``SalesPointAccessDeniedError`` for anyone who is not a relay of a structure
+        authorized there (unknown ids included, so that ids cannot be probed).
+        """
+        with self.adapters.storage.unit_of_work() as uow:
+            sales_point = uow.sales_points.get(command.sales_point_id)
+            relay = uow.individuals.get(command.relay_id)
+            if (
+                sales_point is None
+                or relay is None
+                or relay.structure_id is None
+                or not relay.is_relay
+                or not sales_point.is_authorized(relay.structure_id)
+            ):
+                raise SalesPointAccessDeniedError(
+                    "Only relays of a structure authorized on this sales point may log in.",
+                    relay_id=command.relay_id,
+                    sales_point_id=command.sales_point_id,
+                )
+            organization = need(
+                uow.organizations.get(sales_point.organization_id),
+                "organization",
+                sales_point.organization_id,
+            )
+            return r.RelaySession(
+                relay_id=relay.id,
+                structure_id=relay.structure_id,
+                sales_point_id=sales_point.id,
+                organization_id=organization.id,
+                institution_id=organization.institution_id,
+            )
+
+    def view_catalog(self, command: c.ViewCatalog) -> r.CatalogView:
+        """What the sales point sells, with the places still available per performance."""
+        now = self.adapters.clock.now()
+        with self.adapters.storage.unit_of_work() as uow:
+            sales_point, _ = authorize_relay(uow, command.session)
+            profile = profile_for(uow, sales_point)
+            products = uow.products.for_organization(sales_point.organization_id)
+            entries: list[r.CatalogEntry] = []
+            for performance in uow.performances.for_organization(sales_point.organization_id):
+                if performance.starts_at <= now:
+                    continue
+                activity = need(
+                    uow.activities.get(performance.activity_id), "activity", performance.activity_id
+                )
+                places: int | None = None
+                for product in products:
+                    if product.activity_id != activity.id:
+                        continue
+                    conditions = conditions_for(profile, performance, product)
+                    if conditions is None:
+                        continue
+                    for tariff in uow.tariffs.for_product(product.id):
+                        if not conditions.offers(tariff.id):
+                            continue
+                        if places is None:
+                            places = available(
+                                quota_levels(uow, sales_point, performance, now, lock=False)
+                            )
+                        entries.append(
+                            r.CatalogEntry(
+                                activity_id=activity.id,
+                                activity=activity.name,
+                                performance_id=performance.id,
+                                starts_at=performance.starts_at,
+                                venue=performance.venue,
+                                product_id=product.id,
+                                product=product.name,
+                                tariff_id=tariff.id,
+                                tariff=tariff.name,
+                                price=tariff.price,
+                                vat_rate=str(product.vat_rate.rate),
+                                available=places,
+                                min_per_order=conditions.min_per_order,
+                                max_per_order=conditions.max_per_order,
+                                on_sale=conditions.is_open(now),
+                            )
+                        )
+        return r.CatalogView(sales_point.id, tuple(entries))
+
+    # --- orders -----------------------------------------------------------------------------
+
+    def place_order(self, command: c.PlaceOrder) -> r.OrderView:
+        """Buy: quota, profile, payment method and credit limit are checked; tickets are issued
+        in state ``bought`` with fresh barcodes.
+
+        Raises ``QuantityInvalidError``, ``TariffNotOfferedError``, ``SaleWindowClosedError``,
+        ``OrderLimitError``, ``QuotaExhaustedError``, ``CreditLimitExceededError``,
+        ``CardDeclinedError``, ``DocumentTypeError``, ``DocumentTooLargeError``,
+        ``EmailInvalidError``, ``FunctionDisabledError``, ``SalesPointAccessDeniedError``…
+        """
+        lines = check_lines(command.lines)
+        with self.adapters.storage.unit_of_work() as uow:
+            sales_point, relay = authorize_relay(uow, command.session)
+            sale = _Sale(
+                sales_point=sales_point,
+                structure_id=command.session.structure_id,
+                institution_id=command.session.institution_id,
+                placed_by=relay.id,
+                by_operator=False,
+                payment_method=command.payment_method,
+                delivery_mode=command.delivery_mode,
+                card=command.card,
+                purchasing_contact=command.purchasing_contact,
+                document=command.document,
+                idempotency_key=command.idempotency_key,
+            )
+            return self._sell(uow, sale, lines, reservation=None)
+
+    def place_order_for_structure(self, command: c.PlaceOrderForStructure) -> r.OrderView:
+        """An operator's order on behalf of a structure (by phone); same checks as a relay's,
+        except that the operator may always name the purchasing contact."""
+        lines = check_lines(command.lines)
+        with self.adapters.storage.unit_of_work() as uow:
+            organization = organization_of(uow, command.operator)
+            sales_point = need(
+                uow.sales_points.get(command.sales_point_id), "sales_point", command.sales_point_id
+            )
+            same_organization(
+                command.operator, sales_point.organization_id, "sales_point", sales_point.id
+            )
+            structure = need(
+                uow.structures.get(command.structure_id), "structure", command.structure_id
+            )
+            if structure.institution_id != organization.institution_id:
+                raise SalesPointAccessDeniedError(
+                    "This structure is a contact of another institution.",
+                    structure_id=structure.id,
+                )
+            sale = _Sale(
+                sales_point=sales_point,
+                structure_id=structure.id,
+                institution_id=organization.institution_id,
+                placed_by=command.operator.operator,
+                by_operator=True,
+                payment_method=command.payment_method,
+                delivery_mode=command.delivery_mode,
+                card=command.card,
+                purchasing_contact=command.purchasing_contact,
+                document=None,
+                idempotency_key=command.idempotency_key,
+            )
+            return self._sell(uow, sale, lines, reservation=None)
+
+    def _sell(
+        self,
+        uow: UnitOfWork,
+        sale: _Sale,
+        lines: Sequence[LineRequest],
+        reservation: Reservation | None,
+    ) -> r.OrderView:
+        now = self.adapters.clock.now()
+        sales_point = sale.sales_point
+        sales_point.require_payment_method(sale.payment_method)
+        sales_point.require_delivery_mode(sale.delivery_mode)
+        if sale.payment_method is PaymentMethod.CARD and sale.card is None:
+            raise PaymentDetailsError("A card payment needs the card.")
+        if sale.payment_method is not PaymentMethod.CARD and sale.card is not None:
+            raise PaymentDetailsError("A card was given for a payment on the holding account.")
+        if sale.purchasing_contact is not None and not sale.by_operator:
+            sales_point.require(Function.CHOOSE_PURCHASING_CONTACT)
+        document = (
+            AcceptanceDocument.from_upload(
+                sale.document.filename, sale.document.content, sales_point.policy.max_document_bytes
+            )
+            if sale.document is not None
+            else None
+        )
+        resolved = resolve_lines(uow, sales_point, lines, now)
+        if reservation is None:
+            take_places(uow, sales_point, lines, now)
+        organization = need(
+            uow.organizations.get(sales_point.organization_id),
+            "organization",
+            sales_point.organization_id,
+        )
+        ids = self.adapters.ids
+        order_id = ids.new_id("order")
+        order_lines = tuple(_order_line(ids.new_id("order_line"), item) for item in resolved)
+        contact = (
+            find_or_create_contact(uow, ids, sale.institution_id, sale.purchasing_contact)
+            if sale.purchasing_contact is not None
+            else None
+        )
+        order = Order(
+            id=order_id,
+            organization_id=organization.id,
+            sales_point_id=sales_point.id,
+            structure_id=sale.structure_id,
+            placed_by=sale.placed_by,
+            placed_by_operator=sale.by_operator,
+            purchasing_contact_id=contact.id if contact else None,
+            lines=order_lines,
+            payment_method=sale.payment_method,
+            delivery_mode=sale.delivery_mode,
+            placed_at=now,
+            currency=organization.currency,
+            document_id=ids.new_id("document") if document else None,
+            reservation_id=reservation.id if reservation else None,
+        )
+        if order.on_account:
+            account = uow.accounts.for_structure_for_update(organization.id, sale.structure_id)
+            if account is None:
+                account = HoldingAccount(
+                    ids.new_id("account"), organization.id, sale.structure_id, organization.currency
+                )
+                account.charge(order.id, order.total, now)
+                uow.accounts.add(account)
+            else:
+                account.charge(order.id, order.total, now)
+                uow.accounts.update(account)
+        if reservation is not None:
+            reservation.confirm(order.id, now)
+            uow.reservations.update(reservation)
+        tickets = [
+            Ticket(
+                id=ids.new_id("ticket"),
+                organization_id=organization.id,
+                order_id=order.id,
+                order_line_id=line.id,
+                sales_point_id=sales_point.id,
+                performance_id=line.performance_id,
+                product_id=line.product_id,
+                tariff_id=line.tariff_id,
+                structure_id=sale.structure_id,
+                stock_structure_id=sale.structure_id,
+                barcode=self.adapters.barcodes.new_barcode(),
+            )
+            for line in order_lines
+            for _ in range(line.quantity)
+        ]
+        # The card is charged last, once every rule has accepted the order.
+        receipt = None
+        if sale.card is not None and order.total.is_positive:
+            receipt = self.adapters.payments.charge(
+                order.total, sale.card, sale.idempotency_key or order.id
+            )
+            order.payment_reference = receipt.reference
+        uow.orders.add(order)
+        uow.tickets.add_many(tickets)
+        try:
+            if document is not None:
+                assert order.document_id is not None
+                self.adapters.documents.put(order.document_id, document)
+            uow.commit()
+        except BaseException:
+            if receipt is not None:
+                self.adapters.payments.refund(
+                    receipt.reference, receipt.amount, f"rollback-{order.id}"
+                )
+            if document is not None and order.document_id is not None:
+                self.adapters.documents.delete(order.document_id)
+            raise
+        return r.OrderView.of(order, tickets)
+
+    def list_orders(self, command: c.ListOrders) -> tuple[r.OrderView, ...]:
+        """Every order of the relay's structure with this organization, oldest first."""
+        session = command.session
+        with self.adapters.storage.unit_of_work() as uow:
+            authorize_relay(uow, session)
+            orders = uow.orders.for_structure(session.organization_id, session.structure_id)
+            return tuple(r.OrderView.of(order, uow.tickets.for_order(order.id)) for order in orders)
+
+    def view_order(self, command: c.ViewOrder) -> r.OrderView:
+        with self.adapters.storage.unit_of_work() as uow:
+            order = self._own_order(uow, command.session, command.order_id)
+            return r.OrderView.of(order, uow.tickets.for_order(order.id))
+
+    def _own_order(self, uow: UnitOfWork, session: r.RelaySession, order_id: str) -> Order:
+        authorize_relay(uow, session)
+        order = need(uow.orders.get(order_id), "order", order_id)
+        if order.organization_id != session.organization_id:
+            raise NotFoundError("order", order_id)
+        own(order.structure_id, session, "order", order_id)
+        return order
+
+    # --- options and reservations -----------------------------------------------------------
+
+    def request_option(self, command: c.RequestOption) -> r.OptionView:
+        """Ask for places without taking any quota; the operator grants or declines."""
+        now = self.adapters.clock.now()
+        lines = check_lines(command.lines)
+        with self.adapters.storage.unit_of_work() as uow:
+            sales_point, relay = authorize_relay(uow, command.session)
+            sales_point.require(Function.OPTIONS)
+            resolved = resolve_lines(uow, sales_point, lines, now)
+            first_start = min(item.performance.starts_at for item in resolved)
+            option = Option(
+                id=self.adapters.ids.new_id("option"),
+                organization_id=sales_point.organization_id,
+                sales_point_id=sales_point.id,
+                structure_id=command.session.structure_id,
+                relay_id=relay.id,
+                lines=lines,
+                requested_at=now,
+                expires_at=min(now + sales_point.policy.option_lifetime, first_start),
+            )
+            uow.options.add(option)
+            uow.commit()
+        return r.OptionView.of(option)
+
+    def grant_option(self, command: c.GrantOption) -> r.ReservationView:
+        """Turn an option into a reservation; refused with ``QuotaExhaustedError`` (the option
+        stays requested) when the quota does not allow it."""
+        now = self.adapters.clock.now()
+        with self.adapters.storage.unit_of_work() as uow:
+            option = need(
+                uow.options.get_for_update(command.option_id), "option", command.option_id
+            )
+            same_organization(command.operator, option.organization_id, "option", option.id)
+            sales_point = need(
+                uow.sales_points.get(option.sales_point_id), "sales_point", option.sales_point_id
+            )
+            if option.is_due(now):
+                option.lapse(now)
+                uow.options.update(option)
+                uow.commit()
+                raise StateTransitionError(
+                    f"Option {option.id} lapsed at {option.expires_at.isoformat()}.",
+                    id=option.id,
+                    state="lapsed",
+                    action="grant",
+                )
+            resolved = resolve_lines(uow, sales_point, option.lines, now)
+            take_places(uow, sales_point, option.lines, now)
+            reservation = self._new_reservation(
+                sales_point, option.structure_id, option.relay_id, option.lines, resolved, now
+            )
+            reservation = attrs.evolve(reservation, option_id=option.id)
+            option.grant(reservation.id, now)
+            uow.reservations.add(reservation)
+            uow.options.update(option)
+            uow.commit()
+        return r.ReservationView.of(reservation)
+
+    def decline_option(self, command: c.DeclineOption) -> r.OptionView:
+        now = self.adapters.clock.now()
+        with self.adapters.storage.unit_of_work() as uow:
+            option = need(
+                uow.options.get_for_update(command.option_id), "option", command.option_id
+            )
+            same_organization(command.operator, option.organization_id, "option", option.id)
+            option.decline(now)
+            uow.options.update(option)
+            uow.commit()
+        return r.OptionView.of(option)
+
+    def place_reservation(self, command: c.PlaceReservation) -> r.ReservationView:
+        """Hold places from the quota, unpaid, until the deadline rule of the sales point."""
+        now = self.adapters.clock.now()
+        lines = check_lines(command.lines)
+        with self.adapters.storage.unit_of_work() as uow:
+            sales_point, relay = authorize_relay(uow, command.session)
+            sales_point.require(Function.OPTIONS)
+            resolved = resolve_lines(uow, sales_point, lines, now)
+            take_places(uow, sales_point, lines, now)
+            reservation = self._new_reservation(
+                sales_point, command.session.structure_id, relay.id, lines, resolved, now
+            )
+            uow.reservations.add(reservation)
+            uow.commit()
+        return r.ReservationView.of(reservation)
+
+    def _new_reservation(
+        self,
+        sales_point: SalesPoint,
+        structure_id: str,
+        relay_id: str,
+        lines: Sequence[LineRequest],
+        resolved: Sequence[ResolvedLine],
+        now: datetime,
+    ) -> Reservation:
+        policy = sales_point.policy
+        deadline = reservation_deadline(
+            now,
+            policy.reservation_delay,
+            min(item.performance.starts_at for item in resolved),
+            policy.reservation_cutoff,
+        )
+        return Reservation(
+            id=self.adapters.ids.new_id("reservation"),
+            organization_id=sales_point.organization_id,
+            sales_point_id=sales_point.id,
+            structure_id=structure_id,
+            relay_id=relay_id,
+            lines=tuple(lines),
+            created_at=now,
+            deadline=deadline,
+        )
+
+    def release_reservation(self, command: c.ReleaseReservation) -> r.ReservationView:
+        now = self.adapters.clock.now()
+        with self.adapters.storage.unit_of_work() as uow:
+            reservation = self._own_reservation(uow, command.session, command.reservation_id)
+            reservation.release(now)
+            uow.reservations.update(reservation)
+            uow.commit()
+        return r.ReservationView.of(reservation)
+
+    def confirm_reservation(self, command: c.ConfirmReservation) -> r.OrderView:
+        """Turn a live reservation into an order; its places are already held."""
+        with self.adapters.storage.unit_of_work() as uow:
+            reservation = self._own_reservation(uow, command.session, command.reservation_id)
+            sales_point, relay = authorize_relay(uow, command.session)
+            if reservation.sales_point_id != sales_point.id:
+                raise SalesPointAccessDeniedError(
+                    "This reservation was made on another sales point.",
+                    reservation_id=reservation.id,
+                )
+            now = self.adapters.clock.now()
+            if not reservation.is_live(now):
+                reservation.confirm("", now)  # raises the precise refusal
+            sale = _Sale(
+                sales_point=sales_point,
+                structure_id=command.session.structure_id,
+                institution_id=command.session.institution_id,
+                placed_by=relay.id,
+                by_operator=False,
+                payment_method=command.payment_method,
+                delivery_mode=command.delivery_mode,
+                card=command.card,
+                purchasing_contact=command.purchasing_contact,
+                document=command.document,
+                idempotency_key=command.idempotency_key,
+            )
+            return self._sell(uow, sale, reservation.lines, reservation=reservation)
+
+    def _own_reservation(
+        self, uow: UnitOfWork, session: r.RelaySession, reservation_id: str
+    ) -> Reservation:
+        authorize_relay(uow, session)
+        reservation = need(
+            uow.reservations.get_for_update(reservation_id), "reservation", reservation_id
+        )
+        if reservation.organization_id != session.organization_id:
+            raise NotFoundError("reservation", reservation_id)
+        own(reservation.structure_id, session, "reservation", reservation_id)
+        return reservation
+
+    def list_reservations(self, command: c.ListOrders) -> tuple[r.ReservationView, ...]:
+        with self.adapters.storage.unit_of_work() as uow:
+            authorize_relay(uow, command.session)
+            found = uow.reservations.for_structure(command.session.structure_id)
+        return tuple(
+            r.ReservationView.of(item)
+            for item in found
+            if item.organization_id == command.session.organization_id
+        )
+
+    def process_due_expiries(self, command: c.ProcessDueExpiries) -> r.ExpiriesProcessed:
+        """Lapse the options and expire the reservations whose time has come (a clock-driven
+        job; availability already ignores them from their deadline on)."""
+        now = self.adapters.clock.now()
+        with self.adapters.storage.unit_of_work() as uow:
+            lapsed = []
+            for option in uow.options.due(now, command.limit):
+                option.lapse(now)
+                uow.options.update(option)
+                lapsed.append(option.id)
+            expired = []
+            for reservation in uow.reservations.due(now, command.limit):
+                reservation.expire(now)
+                uow.reservations.update(reservation)
+                expired.append(reservation.id)
+            uow.commit()
+        return r.ExpiriesProcessed(tuple(lapsed), tuple(expired))
+
+    # --- delivery ---------------------------------------------------------------------------
+
+    def print_tickets(self, command: c.PrintTickets) -> r.RenderedTickets:
+        """Print@home: the order's tickets in one document; printing again revokes the barcodes
+        already printed and issues new ones. Refused while the order is unsettled where the
+        sales point does not admit before settlement."""
+        with self.adapters.storage.unit_of_work() as uow:
+            order = self._own_order(uow, command.session, command.order_id)
+            if order.delivery_mode is not DeliveryMode.PRINT_AT_HOME:
+                raise FunctionDisabledError(
+                    "This order is not delivered by print@home.", order_id=order.id
+                )
+            self._require_admissible(uow, order)
+            tickets = [
+                t
+                for t in uow.tickets.for_order_for_update(order.id)
+                if t.state in (TicketState.BOUGHT, TicketState.PRINTED) and t.holder_id is None
+            ]
+            if order.is_cancelled or not tickets:
+                raise StateTransitionError(
+                    "This order has no ticket left to print.", id=order.id, action="print"
+                )
+            beneficiary = self._beneficiary(uow, order)
+            for ticket in tickets:
+                if ticket.state is TicketState.PRINTED:
+                    ticket.reissue_barcode(self.adapters.barcodes.new_barcode())
+                ticket.print()
+            content = self.adapters.renderer.render(
+                [printable(uow, order, ticket, beneficiary) for ticket in tickets]
+            )
+            for ticket in tickets:
+                uow.tickets.update(ticket)
+            uow.commit()
+        return r.RenderedTickets(
+            order.id, tuple(t.id for t in tickets), self.adapters.renderer.media_type, content
+        )
+
+    def transfer_tickets(self, command: c.TransferTickets) -> r.TicketsTransferred:
+        """Assign the order's tickets still in stock to the client's online account (the
+        client is found by email or created) and queue the mail that tells the client."""
+        now = self.adapters.clock.now()
+        with self.adapters.storage.unit_of_work() as uow:
+            order = self._own_order(uow, command.session, command.order_id)
+            sales_point = need(
+                uow.sales_points.get(order.sales_point_id), "sales_point", order.sales_point_id
+            )
+            sales_point.require_delivery_mode(DeliveryMode.TRANSFER)
+            tickets = [
+                t
+                for t in uow.tickets.for_order_for_update(order.id)
+                if t.state is TicketState.BOUGHT
+            ]
+            if order.is_cancelled or not tickets:
+                raise StateTransitionError(
+                    "This order has no ticket left to transfer.", id=order.id, action="transfer"
+                )
+            client = find_or_create_contact(
+                uow, self.adapters.ids, command.session.institution_id, command.client
+            )
+            for ticket in tickets:
+                ticket.assign(client.id)
+                uow.tickets.update(ticket)
+            organization = need(
+                uow.organizations.get(order.organization_id), "organization", order.organization_id
+            )
+            message = MailMessage(
+                id=self.adapters.ids.new_id("mail"),
+                to=client.email,
+                subject=f"{organization.name}: {len(tickets)} ticket(s) in your online account",
+                body=(
+                    f"Hello {client.name.first},\n\n"
+                    f"{len(tickets)} ticket(s) of order {order.id} were transferred to your "
+                    f"online account. Log in to your personal space to print them.\n\n"
+                    f"{organization.name}"
+                ),
+            )
+            uow.outbox.add(message, now)
+            uow.commit()
+        return r.TicketsTransferred(order.id, tuple(t.id for t in tickets), client.id, message.id)
+
+    def _require_admissible(self, uow: UnitOfWork, order: Order) -> None:
+        sales_point = need(
+            uow.sales_points.get(order.sales_point_id), "sales_point", order.sales_point_id
+        )
+        if not sales_point.policy.admit_before_settlement and not is_settled(uow, order):
+            raise OrderNotSettledError(
+                "Tickets of this order are printed once its invoice is settled.",
+                order_id=order.id,
+            )
+
+    def _beneficiary(self, uow: UnitOfWork, order: Order) -> str:
+        if order.purchasing_contact_id is not None:
+            contact = uow.individuals.get(order.purchasing_contact_id)
+            if contact is not None:
+                return str(contact.name)
+        structure = uow.structures.get(order.structure_id)
+        return structure.name if structure else order.structure_id
+
+
+def printable(uow: UnitOfWork, order: Order, ticket: Ticket, beneficiary: str) -> PrintableTicket:
+    performance = need(
+        uow.performances.get(ticket.performance_id), "performance", ticket.performance_id
+    )
+    activity = need(
+        uow.activities.get(performance.activity_id), "activity", performance.activity_id
+    )
+    product = need(uow.products.get(ticket.product_id), "product", ticket.product_id)
+    tariff = need(uow.tariffs.get(ticket.tariff_id), "tariff", ticket.tariff_id)
+    organization = need(
+        uow.organizations.get(ticket.organization_id), "organization", ticket.organization_id
+    )
+    assert ticket.barcode is not None
+    return PrintableTicket(
+        ticket_id=ticket.id,
+        barcode=ticket.barcode,
+        organization=organization.name,
+        activity=activity.name,
+        performance_starts_at=performance.starts_at,
+        venue=performance.venue,
+        product=product.name,
+        tariff=tariff.name,
+        price=tariff.price,
+        order_id=order.id,
+        beneficiary=beneficiary,
+    )
+
+
+def _order_line(id: str, item: ResolvedLine) -> OrderLine:
+    return OrderLine(
+        id=id,
+        performance_id=item.performance.id,
+        product_id=item.product.id,
+        tariff_id=item.tariff.id,
+        quantity=item.quantity,
+        unit_price=item.tariff.price,
+        vat_rate=item.product.vat_rate,
+    )
