@@ -379,3 +379,8 @@ class InMemoryStorage:
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self)
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """A deep copy of everything committed, to compare before and after a refused call."""
+        with self._lock:
+            return copy.deepcopy({name: rows for name, rows in self._tables.items() if rows})
