@@ -135,4 +135,4 @@ class VatRate:
         return net, gross - net
 
     def __str__(self) -> str:
-        return f"{(self.rate * 100).normalize()} %"
+        return f"{(self.rate * 100).normalize():f} %"
