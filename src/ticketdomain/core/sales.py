@@ -77,7 +77,7 @@ class Option:
     state: OptionState = OptionState.REQUESTED
     reservation_id: str | None = None
 
-    def _require_open(self, action: str, now: datetime) -> None:
+    def require_open(self, action: str, now: datetime) -> None:
         if self.state is not OptionState.REQUESTED:
             raise _refuse("option", self.id, self.state, action)
         if now >= self.expires_at:
@@ -89,12 +89,12 @@ class Option:
             )
 
     def grant(self, reservation_id: str, now: datetime) -> None:
-        self._require_open("grant", now)
+        self.require_open("grant", now)
         self.state = OptionState.GRANTED
         self.reservation_id = reservation_id
 
     def decline(self, now: datetime) -> None:
-        self._require_open("decline", now)
+        self.require_open("decline", now)
         self.state = OptionState.DECLINED
 
     def is_due(self, now: datetime) -> bool:
@@ -142,7 +142,7 @@ class Reservation:
     def is_live(self, now: datetime) -> bool:
         return self.state is ReservationState.HELD and now < self.deadline
 
-    def _require_live(self, action: str, now: datetime) -> None:
+    def require_live(self, action: str, now: datetime) -> None:
         if self.state is not ReservationState.HELD:
             raise _refuse("reservation", self.id, self.state, action)
         if now >= self.deadline:
@@ -154,12 +154,12 @@ class Reservation:
             )
 
     def confirm(self, order_id: str, now: datetime) -> None:
-        self._require_live("confirm", now)
+        self.require_live("confirm", now)
         self.state = ReservationState.CONFIRMED
         self.order_id = order_id
 
     def release(self, now: datetime) -> None:
-        self._require_live("release", now)
+        self.require_live("release", now)
         self.state = ReservationState.RELEASED
 
     def is_due(self, now: datetime) -> bool:

@@ -416,6 +416,7 @@ class SalesService:
                     state="lapsed",
                     action="grant",
                 )
+            option.require_open("grant", now)
             resolved = resolve_lines(uow, sales_point, option.lines, now)
             take_places(uow, sales_point, option.lines, now)
             reservation = self._new_reservation(
@@ -503,8 +504,7 @@ class SalesService:
                     reservation_id=reservation.id,
                 )
             now = self.adapters.clock.now()
-            if not reservation.is_live(now):
-                reservation.confirm("", now)  # raises the precise refusal
+            reservation.require_live("confirm", now)
             sale = _Sale(
                 sales_point=sales_point,
                 structure_id=command.session.structure_id,
