@@ -39,7 +39,7 @@ class FakeWorld:
 
 def build_fake_world(storage: Storage | None = None, start: datetime = DEFAULT_START) -> FakeWorld:
     """A domain over ``storage`` (in memory by default) and fresh fakes for everything else."""
-    storage = storage if storage is not None else InMemoryStorage()
+    store: Storage = storage if storage is not None else InMemoryStorage()
     clock = FixedClock(start)
     ids = SequentialIds()
     barcodes = SequentialBarcodes()
@@ -48,7 +48,7 @@ def build_fake_world(storage: Storage | None = None, start: datetime = DEFAULT_S
     renderer = RecordingRenderer()
     mailer = InMemoryMailer()
     domain = TicketDomain(
-        storage=storage,
+        storage=store,
         clock=clock,
         ids=ids,
         barcodes=barcodes,
@@ -57,4 +57,4 @@ def build_fake_world(storage: Storage | None = None, start: datetime = DEFAULT_S
         renderer=renderer,
         mailer=mailer,
     )
-    return FakeWorld(domain, storage, clock, ids, barcodes, payments, documents, renderer, mailer)
+    return FakeWorld(domain, store, clock, ids, barcodes, payments, documents, renderer, mailer)

@@ -1,0 +1,1 @@
+"""ticketdomain_fpdf adapter."""

@@ -1,0 +1,1 @@
+"""ticketdomain_maildir adapter."""

@@ -1,0 +1,1 @@
+"""ticketdomain_smtp adapter."""
