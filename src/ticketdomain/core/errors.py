@@ -51,7 +51,9 @@ def error_class_for(code: str) -> type[TicketDomainError]:
 
 def rebuild_error(code: str, message: str, details: dict[str, Any]) -> TicketDomainError:
     """Rebuild an error from its serialized parts (used by the cattrs converter)."""
-    error = TicketDomainError.__new__(error_class_for(code))
+    cls = error_class_for(code)
+    # cls.__new__, not Exception.__new__: PermissionError-based classes have their own __new__
+    error = cls.__new__(cls)
     TicketDomainError.__init__(error, message, **details)
     return error
 
