@@ -1,0 +1,209 @@
+"""The storage and its unit of work: one SQLAlchemy session and transaction each."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
+
+from ticketdomain.core.catalog import Activity
+from ticketdomain.core.setup import Institution, Organization, SalesChannel
+from ticketdomain.ports.storage import (
+    HoldingAccountRepository,
+    IndividualRepository,
+    InvoiceRepository,
+    InvoiceSequenceRepository,
+    OptionRepository,
+    OrderRepository,
+    Outbox,
+    PerformanceRepository,
+    ProductRepository,
+    ProfileRepository,
+    QuotaRepository,
+    Repository,
+    ReservationRepository,
+    SalesPointRepository,
+    StructureRepository,
+    TariffRepository,
+    TicketRepository,
+)
+from ticketdomain_sqlalchemy import _repositories as r
+from ticketdomain_sqlalchemy._errors import translated
+from ticketdomain_sqlalchemy._schema import metadata
+
+#: how long a SQLite writer waits for another one before giving up, in seconds
+DEFAULT_BUSY_TIMEOUT = 30.0
+
+
+def configure_sqlite(engine: Engine, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
+    """Make a SQLite engine fit for concurrent units of work.
+
+    Every transaction starts with ``BEGIN IMMEDIATE``, so writers queue up (for at most
+    ``busy_timeout`` seconds) instead of failing when a read transaction tries to write; the
+    journal is WAL so that readers do not block the writer; foreign keys are enforced.
+    :meth:`SqlAlchemyStorage.sqlite` does this already; call it for an engine of your own.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        legacy = getattr(sqlite3, "LEGACY_TRANSACTION_CONTROL", None)  # Python 3.12+
+        if legacy is not None:
+            dbapi_connection.autocommit = legacy
+        # pysqlite must not emit its own BEGIN: the "begin" hook below does.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA journal_mode = WAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class SqlAlchemyUnitOfWork:
+    """One database transaction: rolled back on leaving the ``with`` block unless committed.
+
+    After a :class:`~ticketdomain.core.errors.ConcurrencyError` the transaction may be
+    unusable (PostgreSQL aborts it): leave the block and retry in a new unit of work.
+    """
+
+    institutions: Repository[Institution]
+    organizations: Repository[Organization]
+    channels: Repository[SalesChannel]
+    sales_points: SalesPointRepository
+    structures: StructureRepository
+    individuals: IndividualRepository
+    activities: Repository[Activity]
+    performances: PerformanceRepository
+    products: ProductRepository
+    tariffs: TariffRepository
+    profiles: ProfileRepository
+    quotas: QuotaRepository
+    options: OptionRepository
+    reservations: ReservationRepository
+    orders: OrderRepository
+    tickets: TicketRepository
+    accounts: HoldingAccountRepository
+    invoices: InvoiceRepository
+    invoice_sequences: InvoiceSequenceRepository
+    outbox: Outbox
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._session_factory = session_factory
+        db = self._db = r.Db()
+        self.institutions = r.Institutions(db)
+        self.organizations = r.Organizations(db)
+        self.channels = r.Channels(db)
+        self.sales_points = r.SalesPoints(db)
+        self.structures = r.Structures(db)
+        self.individuals = r.Individuals(db)
+        self.activities = r.Activities(db)
+        self.performances = r.Performances(db)
+        self.products = r.Products(db)
+        self.tariffs = r.Tariffs(db)
+        self.profiles = r.Profiles(db)
+        self.quotas = r.Quotas(db)
+        self.options = r.Options(db)
+        self.reservations = r.Reservations(db)
+        self.orders = r.Orders(db)
+        self.tickets = r.Tickets(db)
+        self.accounts = r.Accounts(db)
+        self.invoices = r.Invoices(db)
+        self.invoice_sequences = r.InvoiceSequences(db)
+        self.outbox = r.Outbox(db)
+
+    @property
+    def session(self) -> Session:
+        """The SQLAlchemy session of this unit of work (only inside the ``with`` block)."""
+        if self._db.session is None:
+            raise RuntimeError("Use the unit of work inside a `with` block.")
+        return self._db.session
+
+    def __enter__(self) -> Self:
+        if self._db.session is not None:
+            raise RuntimeError("This unit of work is already in use.")
+        self._db.session = self._session_factory()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session, self._db.session = self._db.session, None
+        if session is not None:
+            # Closing rolls back whatever was not committed and returns the connection.
+            session.close()
+
+    def commit(self) -> None:
+        with translated():
+            self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+class SqlAlchemyStorage:
+    """Storage in a relational database through SQLAlchemy Core (SQLite or PostgreSQL).
+
+    ``engine`` is where the tables live; ``session_factory`` lets a host hand in its own
+    configured ``sessionmaker`` (each unit of work opens one session from it); by default one
+    is made from the engine. Nothing is created at import and no global state is kept.
+    """
+
+    def __init__(
+        self, engine: Engine, *, session_factory: sessionmaker[Session] | None = None
+    ) -> None:
+        self._engine = engine
+        self._session_factory = session_factory or sessionmaker(bind=engine, autoflush=False)
+        self._owns_engine = False
+
+    @classmethod
+    def sqlite(
+        cls, path: str | os.PathLike[str], *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
+    ) -> Self:
+        """The embedded default: a SQLite file database, WAL journal, foreign keys on, writers
+        serialized with ``BEGIN IMMEDIATE``. Call :meth:`create_schema` on a new file."""
+        database = os.fspath(path)
+        if database in ("", ":memory:"):
+            # Each pooled connection would get its own empty database.
+            raise ValueError("SqlAlchemyStorage.sqlite needs a file; use InMemoryStorage instead.")
+        engine = create_engine(
+            URL.create("sqlite+pysqlite", database=database),
+            connect_args={"timeout": busy_timeout, "check_same_thread": False},
+        )
+        configure_sqlite(engine, busy_timeout=busy_timeout)
+        storage = cls(engine)
+        storage._owns_engine = True
+        return storage
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def create_schema(self) -> None:
+        """Create the ``td_`` tables that do not exist yet."""
+        metadata.create_all(self._engine)
+
+    def drop_schema(self) -> None:
+        """Drop every ``td_`` table, with its data."""
+        metadata.drop_all(self._engine)
+
+    def unit_of_work(self) -> SqlAlchemyUnitOfWork:
+        """A new unit of work; use it as a context manager."""
+        return SqlAlchemyUnitOfWork(self._session_factory)
+
+    def close(self) -> None:
+        """Close the pooled connections of an engine this storage created itself."""
+        if self._owns_engine:
+            self._engine.dispose()
