@@ -34,7 +34,26 @@ from ticketdomain.core.sales import (
     TicketState,
 )
 from ticketdomain.core.setup import Institution, Organization, SalesChannel, SalesPoint
-from ticketdomain.ports.storage import OutboxItem
+from ticketdomain.ports.storage import (
+    HoldingAccountRepository,
+    IndividualRepository,
+    InvoiceRepository,
+    InvoiceSequenceRepository,
+    OptionRepository,
+    OrderRepository,
+    Outbox,
+    OutboxItem,
+    PerformanceRepository,
+    ProductRepository,
+    ProfileRepository,
+    QuotaRepository,
+    Repository,
+    ReservationRepository,
+    SalesPointRepository,
+    StructureRepository,
+    TariffRepository,
+    TicketRepository,
+)
 
 T = TypeVar("T")
 
@@ -224,7 +243,25 @@ class _Orders(_Repo[Order]):
         ]
 
 
+def _barcodes(ticket: Ticket) -> set[str]:
+    return {b for b in (ticket.barcode, *ticket.revoked_barcodes) if b is not None}
+
+
 class _Tickets(_Repo[Ticket]):
+    def _check_barcodes(self, ticket: Ticket) -> None:
+        # A barcode belongs to one ticket, as a database's unique key would guarantee.
+        mine = _barcodes(ticket)
+        for other in self._items():
+            if other.id != ticket.id and mine & _barcodes(other):
+                raise ConcurrencyError(
+                    f"A barcode of ticket {ticket.id} already belongs to ticket {other.id}.",
+                    id=ticket.id,
+                )
+
+    def add(self, item: Ticket) -> None:
+        self._check_barcodes(item)
+        super().add(item)
+
     def add_many(self, tickets: Sequence[Ticket]) -> None:
         for ticket in tickets:
             self.add(ticket)
@@ -252,11 +289,19 @@ class _Tickets(_Repo[Ticket]):
         return sorted(self._select(lambda t: t.holder_id == individual_id), key=lambda t: t.id)
 
     def update(self, item: Ticket) -> None:
+        self._check_barcodes(item)
         item.version += 1
         super().update(item)
 
 
 class _Accounts(_Repo[HoldingAccount]):
+    def add(self, item: HoldingAccount) -> None:
+        if self.for_structure(item.organization_id, item.structure_id) is not None:
+            raise ConcurrencyError(
+                f"Structure {item.structure_id} already has a holding account.", id=item.id
+            )
+        super().add(item)
+
     def for_structure(self, organization_id: str, structure_id: str) -> HoldingAccount | None:
         found = self._select(
             lambda a: a.organization_id == organization_id and a.structure_id == structure_id
@@ -274,6 +319,11 @@ class _Accounts(_Repo[HoldingAccount]):
 
 
 class _Invoices(_Repo[Invoice]):
+    def add(self, item: Invoice) -> None:
+        if item.number in self.numbers(item.organization_id):
+            raise ConcurrencyError(f"Invoice number {item.number} is already issued.", id=item.id)
+        super().add(item)
+
     def for_structure(self, organization_id: str, structure_id: str) -> list[Invoice]:
         found = self._select(
             lambda i: i.organization_id == organization_id and i.structure_id == structure_id
@@ -317,6 +367,29 @@ class _Outbox(_Repo[OutboxItem]):
 
 
 class InMemoryUnitOfWork:
+    # Declared as the ports' types: mypy matches Protocol attributes invariantly, so the
+    # concrete repository classes alone would not make this a UnitOfWork.
+    institutions: Repository[Institution]
+    organizations: Repository[Organization]
+    channels: Repository[SalesChannel]
+    sales_points: SalesPointRepository
+    structures: StructureRepository
+    individuals: IndividualRepository
+    activities: Repository[Activity]
+    performances: PerformanceRepository
+    products: ProductRepository
+    tariffs: TariffRepository
+    profiles: ProfileRepository
+    quotas: QuotaRepository
+    options: OptionRepository
+    reservations: ReservationRepository
+    orders: OrderRepository
+    tickets: TicketRepository
+    accounts: HoldingAccountRepository
+    invoices: InvoiceRepository
+    invoice_sequences: InvoiceSequenceRepository
+    outbox: Outbox
+
     def __init__(self, storage: InMemoryStorage) -> None:
         self._storage = storage
         self._staged: _Tables = {}
