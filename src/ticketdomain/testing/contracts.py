@@ -1,0 +1,1484 @@
+"""The storage contract: the tests every :class:`~ticketdomain.ports.storage.Storage` passes.
+
+Ours and third parties' adapters prove they honour the ports by subclassing
+:class:`StorageContract` in their own test suite (pytest collects the subclass)::
+
+    from ticketdomain.testing.contracts import StorageContract
+
+    class TestMyStorage(StorageContract):
+        detects_stale_versions = True
+
+        def make_storage(self) -> Storage:
+            return MyStorage(...)
+
+This module imports pytest; import it from tests only.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import attrs
+import pytest
+
+from ticketdomain.core.accounts import EntryKind, HoldingAccount, LedgerEntry, OpenInvoice
+from ticketdomain.core.catalog import (
+    Activity,
+    CatalogProfile,
+    Performance,
+    Product,
+    ProductConditions,
+    Tariff,
+)
+from ticketdomain.core.contacts import ContactRole, Email, Individual, PersonName, Structure
+from ticketdomain.core.errors import ConcurrencyError
+from ticketdomain.core.invoices import Invoice, issue_credit_note, issue_invoice
+from ticketdomain.core.mail import Attachment, MailMessage
+from ticketdomain.core.money import Money, VatRate
+from ticketdomain.core.quotas import Quota
+from ticketdomain.core.sales import (
+    LineRequest,
+    Option,
+    OptionState,
+    Order,
+    OrderLine,
+    Reservation,
+    ReservationState,
+    Ticket,
+    TicketState,
+)
+from ticketdomain.core.setup import (
+    ChannelKind,
+    DeliveryMode,
+    Function,
+    Institution,
+    Organization,
+    PaymentMethod,
+    SalesChannel,
+    SalesPoint,
+    SalesPointPolicy,
+)
+from ticketdomain.ports.storage import Storage, UnitOfWork
+
+__all__ = ["StorageContract"]
+
+R = TypeVar("R")
+
+# --- sample domain objects ------------------------------------------------------------------
+
+INSTITUTION = "inst-geneva"
+ORG = "org-opera"
+OTHER_ORG = "org-jazz"
+CHANNEL = "chan-agencies"
+SALES_POINT = "sp-agencies"
+STRUCTURE = "str-leman-voyages"
+CHF = "CHF"
+
+#: Central European Time: samples are built in a zone other than UTC on purpose.
+CET = timezone(timedelta(hours=1), "CET")
+NOON = datetime(2026, 3, 14, 12, 0, 0, 250_001, tzinfo=CET)
+
+
+def chf(amount: str) -> Money:
+    return Money(Decimal(amount), CHF)
+
+
+def hours(n: float) -> datetime:
+    return NOON + timedelta(hours=n)
+
+
+IN_TWO_DAYS = hours(48)
+IN_A_WEEK = hours(24 * 7)
+
+
+def an_institution(id: str = INSTITUTION) -> Institution:
+    return Institution(id, "Fondation des Arts de Genève")
+
+
+def an_organization(id: str = ORG) -> Organization:
+    return Organization(id, INSTITUTION, "Grand Théâtre", CHF)
+
+
+def a_channel(id: str = CHANNEL) -> SalesChannel:
+    return SalesChannel(id, INSTITUTION, "Internet Agence", ChannelKind.AGENCY)
+
+
+def a_sales_point(id: str = SALES_POINT, channel_id: str = CHANNEL) -> SalesPoint:
+    return SalesPoint(
+        id=id,
+        organization_id=ORG,
+        channel_id=channel_id,
+        name="Agences de voyage",
+        functions=frozenset({Function.OPTIONS, Function.SALES_REPORT, Function.DISTRIBUTION}),
+        payment_methods=frozenset({PaymentMethod.CARD, PaymentMethod.HOLDING_ACCOUNT}),
+        delivery_modes=frozenset({DeliveryMode.PRINT_AT_HOME, DeliveryMode.TRANSFER}),
+        authorized_structure_ids={STRUCTURE, "str-hotel-beau-rivage"},
+        policy=SalesPointPolicy(
+            reservation_delay=timedelta(days=3, hours=4, microseconds=7),
+            reservation_cutoff=timedelta(hours=36),
+            option_lifetime=timedelta(days=10),
+            max_document_bytes=2_000_000,
+            admit_before_settlement=False,
+        ),
+    )
+
+
+def a_structure(
+    id: str = STRUCTURE, parent_id: str | None = "str-leman-group", name: str = "Léman Voyages SA"
+) -> Structure:
+    return Structure(id, INSTITUTION, name, parent_id)
+
+
+def an_individual(
+    id: str = "ind-elodie",
+    first: str = "Élodie",
+    last: str = "Dupont",
+    email: str = "Elodie.Dupont@Example.CH",
+    structure_id: str | None = STRUCTURE,
+    institution_id: str = INSTITUTION,
+) -> Individual:
+    return Individual(
+        id=id,
+        institution_id=institution_id,
+        name=PersonName(first, last),
+        email=Email(email),
+        structure_id=structure_id,
+        role=ContactRole.RELAY,
+        marketing_consent=True,
+    )
+
+
+def an_activity(id: str = "act-carmen") -> Activity:
+    return Activity(id, ORG, "Carmen")
+
+
+def a_performance(
+    id: str = "perf-premiere", starts_at: datetime = NOON, organization_id: str = ORG
+) -> Performance:
+    return Performance(id, organization_id, "act-carmen", starts_at, "Grande salle", 1_350)
+
+
+def a_product(id: str = "prod-carmen", organization_id: str = ORG) -> Product:
+    return Product(id, organization_id, "act-carmen", "Carmen, parterre", VatRate(Decimal("0.081")))
+
+
+def a_tariff(id: str = "tar-full", product_id: str = "prod-carmen") -> Tariff:
+    return Tariff(id, ORG, product_id, "Plein tarif", chf("1234.55"))
+
+
+def a_profile(
+    id: str = "prof-agencies",
+    sales_point_id: str | None = SALES_POINT,
+    channel_id: str | None = None,
+    organization_id: str = ORG,
+) -> CatalogProfile:
+    return CatalogProfile(
+        id=id,
+        organization_id=organization_id,
+        channel_id=channel_id,
+        sales_point_id=sales_point_id,
+        activity_ids=frozenset({"act-carmen", "act-tosca"}),
+        products=(
+            ProductConditions(
+                "prod-carmen",
+                tariff_ids=frozenset({"tar-agency", "tar-group"}),
+                min_per_order=2,
+                max_per_order=8,
+                sale_opens_at=hours(-48),
+                sale_closes_at=hours(72),
+            ),
+            ProductConditions("prod-tosca"),
+            ProductConditions("prod-gala", tariff_ids=frozenset()),
+        ),
+    )
+
+
+def a_quota(
+    id: str = "quota-agencies",
+    performance_id: str = "perf-premiere",
+    capacity: int = 120,
+) -> Quota:
+    return Quota(id, ORG, performance_id, capacity, sales_point_id=SALES_POINT)
+
+
+LINES = (
+    LineRequest("perf-premiere", "tar-agency", 4),
+    LineRequest("perf-second", "tar-group", 2),
+)
+
+
+def an_option(
+    id: str = "opt-1",
+    expires_at: datetime = IN_A_WEEK,
+    state: OptionState = OptionState.REQUESTED,
+    structure_id: str = STRUCTURE,
+) -> Option:
+    return Option(
+        id=id,
+        organization_id=ORG,
+        sales_point_id=SALES_POINT,
+        structure_id=structure_id,
+        relay_id="ind-elodie",
+        lines=LINES,
+        requested_at=NOON,
+        expires_at=expires_at,
+        state=state,
+    )
+
+
+def a_reservation(
+    id: str = "res-1",
+    deadline: datetime = IN_TWO_DAYS,
+    state: ReservationState = ReservationState.HELD,
+    sales_point_id: str = SALES_POINT,
+    lines: tuple[LineRequest, ...] = LINES,
+    structure_id: str = STRUCTURE,
+) -> Reservation:
+    return Reservation(
+        id=id,
+        organization_id=ORG,
+        sales_point_id=sales_point_id,
+        structure_id=structure_id,
+        relay_id="ind-elodie",
+        lines=lines,
+        created_at=NOON,
+        deadline=deadline,
+        state=state,
+        option_id="opt-1",
+    )
+
+
+def an_order(
+    id: str = "ord-1",
+    placed_at: datetime = NOON,
+    payment_method: PaymentMethod = PaymentMethod.HOLDING_ACCOUNT,
+    structure_id: str = STRUCTURE,
+    organization_id: str = ORG,
+) -> Order:
+    return Order(
+        id=id,
+        organization_id=organization_id,
+        sales_point_id=SALES_POINT,
+        structure_id=structure_id,
+        placed_by="ind-elodie",
+        placed_by_operator=False,
+        purchasing_contact_id="ind-client",
+        lines=(
+            OrderLine(
+                f"{id}-l1",
+                "perf-premiere",
+                "prod-carmen",
+                "tar-agency",
+                3,
+                chf("89.90"),
+                VatRate(Decimal("0.081")),
+            ),
+            OrderLine(
+                f"{id}-l2",
+                "perf-second",
+                "prod-tosca",
+                "tar-group",
+                1,
+                chf("1234.55"),
+                VatRate(Decimal("0.026")),
+            ),
+        ),
+        payment_method=payment_method,
+        delivery_mode=DeliveryMode.TRANSFER,
+        placed_at=placed_at,
+        currency=CHF,
+        payment_reference="PAY-42",
+        document_id="doc-acceptance-7",
+        reservation_id="res-1",
+    )
+
+
+def a_ticket(
+    id: str = "tkt-1",
+    order_id: str = "ord-1",
+    performance_id: str = "perf-premiere",
+    sales_point_id: str = SALES_POINT,
+    state: TicketState = TicketState.BOUGHT,
+    barcode: str | None = None,
+    revoked: tuple[str, ...] = (),
+    holder_id: str | None = None,
+) -> Ticket:
+    return Ticket(
+        id=id,
+        organization_id=ORG,
+        order_id=order_id,
+        order_line_id=f"{order_id}-l1",
+        sales_point_id=sales_point_id,
+        performance_id=performance_id,
+        product_id="prod-carmen",
+        tariff_id="tar-agency",
+        structure_id=STRUCTURE,
+        stock_structure_id=STRUCTURE,
+        barcode=barcode if barcode is not None else f"BC-{id}",
+        state=state,
+        holder_id=holder_id,
+        revoked_barcodes=revoked,
+    )
+
+
+def a_printed_ticket(id: str = "tkt-1") -> Ticket:
+    ticket = a_ticket(id, barcode=f"{id}-LIVE", revoked=(f"{id}-OLD-1", f"{id}-OLD-2"))
+    ticket.stock_structure_id = "str-leman-geneva-branch"
+    ticket.assign("ind-client")
+    ticket.print()
+    return ticket
+
+
+def an_account(
+    id: str = "acc-1", structure_id: str = STRUCTURE, organization_id: str = ORG
+) -> HoldingAccount:
+    return HoldingAccount(
+        id=id,
+        organization_id=organization_id,
+        structure_id=structure_id,
+        currency=CHF,
+        credit_limit=chf("5000.00"),
+        entries=[
+            LedgerEntry(1, NOON, EntryKind.ORDER_CHARGED, chf("1334.45"), order_id="ord-1"),
+            LedgerEntry(2, hours(1), EntryKind.PAYMENT_RECEIVED, chf("-1000.00"), reference="B1"),
+            LedgerEntry(3, hours(2), EntryKind.ORDER_CANCELLED, chf("-99.95"), order_id="ord-2"),
+        ],
+        open_invoices=[
+            OpenInvoice("inv-1", 1, chf("234.50")),
+            OpenInvoice("inv-2", 2, chf("80.00")),
+        ],
+        unallocated_credit=chf("12.35"),
+    )
+
+
+def an_invoice(
+    id: str = "inv-1",
+    number: int = 1,
+    structure_id: str = STRUCTURE,
+    organization_id: str = ORG,
+) -> Invoice:
+    return issue_invoice(
+        id=id,
+        number=number,
+        structure_id=structure_id,
+        organization_id=organization_id,
+        currency=CHF,
+        orders=[an_order("ord-1"), an_order("ord-2", placed_at=hours(1))],
+        issued_at=hours(30),
+        descriptions={"ord-1-l1": "Carmen, 14 mars, tarif agence", "ord-2-l2": "Tosca — groupe"},
+    )
+
+
+def a_message(id: str = "msg-1") -> MailMessage:
+    return MailMessage(
+        id=id,
+        to=Email("elodie.dupont@example.ch"),
+        subject="Vos billets pour Carmen",
+        body="Bonjour Élodie,\n\nvoici vos billets.\n",
+        attachments=(
+            Attachment("billet-1.pdf", "application/pdf", bytes(range(256)) * 3),
+            Attachment("vide.txt", "text/plain", b""),
+        ),
+    )
+
+
+#: one rich sample per repository, reachable on the unit of work under that name
+SAMPLES: dict[str, Callable[[], Any]] = {
+    "institutions": an_institution,
+    "organizations": an_organization,
+    "channels": a_channel,
+    "sales_points": a_sales_point,
+    "structures": a_structure,
+    "individuals": an_individual,
+    "activities": an_activity,
+    "performances": a_performance,
+    "products": a_product,
+    "tariffs": a_tariff,
+    "profiles": a_profile,
+    "quotas": a_quota,
+    "options": an_option,
+    "reservations": a_reservation,
+    "orders": an_order,
+    "tickets": a_printed_ticket,
+    "accounts": an_account,
+    "invoices": an_invoice,
+}
+
+
+def _change_sales_point(sp: SalesPoint) -> None:
+    sp.name = "Agences et hôtels"
+    sp.functions = frozenset({Function.CHOOSE_PURCHASING_CONTACT})
+    sp.payment_methods = frozenset({PaymentMethod.HOLDING_ACCOUNT})
+    sp.delivery_modes = frozenset({DeliveryMode.PRINT_AT_HOME})
+    sp.revoke(STRUCTURE)
+    sp.authorize("str-tour-operator")
+    sp.policy = SalesPointPolicy(reservation_delay=timedelta(hours=5))
+
+
+def _change_individual(individual: Individual) -> None:
+    individual.name = PersonName("Élodie", "Dupont-Favre")
+    individual.email = Email("e.favre@example.org")
+    individual.role = ContactRole.MEMBER
+    individual.marketing_consent = False
+
+
+def _change_profile(profile: CatalogProfile) -> None:
+    profile.activity_ids = frozenset({"act-tosca"})
+    profile.products = (
+        ProductConditions("prod-tosca", tariff_ids=frozenset({"tar-agency"}), max_per_order=4),
+    )
+
+
+def _change_option(option: Option) -> None:
+    option.lines = (LineRequest("perf-third", "tar-agency", 1),)
+    option.grant("res-9", now=hours(1))
+
+
+def _change_reservation(reservation: Reservation) -> None:
+    reservation.lines = (LineRequest("perf-third", "tar-agency", 1),)
+    reservation.confirm("ord-9", now=hours(1))
+
+
+def _change_order(order: Order) -> None:
+    order.lines = order.lines[:1]
+    order.attach_invoice("inv-9")
+    order.cancel(hours(3))
+
+
+def _change_ticket(ticket: Ticket) -> None:
+    ticket.reissue_barcode("BC-REPRINTED")
+    ticket.print()
+    ticket.stock_structure_id = STRUCTURE
+
+
+def _change_account(account: HoldingAccount) -> None:
+    account.charge("ord-9", chf("10.00"), hours(5))
+    account.receive_payment(chf("500.00"), "BANK-2", hours(6))
+    account.register_invoice("inv-3", 3, chf("20.00"))
+    account.set_limit(None)
+
+
+def _rename(item: Any) -> None:
+    item.name = "Nouveau nom"
+
+
+def _set(**changes: Any) -> Callable[[Any], None]:
+    def change(item: Any) -> None:
+        for name, value in changes.items():
+            setattr(item, name, value)
+
+    return change
+
+
+#: a change in domain words for every repository that writes back with ``update``
+CHANGES: dict[str, Callable[[Any], None]] = {
+    "institutions": _rename,
+    "organizations": _rename,
+    "channels": _set(kind=ChannelKind.CORPORATE, name="Internet Entreprise"),
+    "sales_points": _change_sales_point,
+    "structures": _set(parent_id=None, name="Léman Voyages Holding"),
+    "individuals": _change_individual,
+    "activities": _rename,
+    "performances": _set(starts_at=hours(26), capacity=900, venue="Bâtiment des Forces Motrices"),
+    "products": _set(vat_rate=VatRate(Decimal("0.038"))),
+    "tariffs": _set(price=chf("0.05")),
+    "profiles": _change_profile,
+    "quotas": _set(capacity=42),
+    "options": _change_option,
+    "reservations": _change_reservation,
+    "orders": _change_order,
+    "tickets": _change_ticket,
+    "accounts": _change_account,
+}
+
+VERSIONED = ["quotas", "tickets", "accounts"]
+UPDATABLE = sorted(CHANGES)
+ALL = sorted(SAMPLES)
+
+#: amounts that a float would not carry exactly, and the bounds of Money
+AMOUNTS = ["0.00", "0.01", "-0.01", "0.10", "0.30", "19.99", "1234567.89", "-999999999.99"]
+AMOUNTS += ["999999999.99", "1000000000.00", "-1000000000.00"]
+
+
+def _datetimes(value: Any) -> Iterator[datetime]:
+    if isinstance(value, datetime):
+        yield value
+    elif attrs.has(type(value)):
+        for field in attrs.fields(type(value)):
+            yield from _datetimes(getattr(value, field.name))
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            yield from _datetimes(item)
+
+
+def _retrying(attempt: Callable[[], R], tries: int = 100) -> R:
+    for n in range(tries):
+        try:
+            return attempt()
+        except ConcurrencyError:
+            if n == tries - 1:
+                raise
+            time.sleep(0.002 * (n % 10 + 1))
+    raise AssertionError("unreachable")
+
+
+def _in_threads(count: int, work: Callable[[int], R]) -> list[R]:
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(work, range(count)))
+
+
+class StorageContract:
+    """Tests that every storage adapter passes; subclass it and implement :meth:`make_storage`.
+
+    ``self.tmp_path`` (a fresh directory) and ``self.request`` (pytest's fixture request, for
+    ``getfixturevalue``) are set before :meth:`make_storage` is called; ``self.storage`` holds
+    its result during the test, and :meth:`cleanup_storage` runs after it.
+    """
+
+    #: the adapter refuses to write back an aggregate whose version is behind the stored one
+    #: (the in-memory adapter serializes whole units of work instead, so it does not need to)
+    detects_stale_versions: ClassVar[bool] = False
+    #: units of work may run in parallel threads (the race tests run)
+    runs_units_of_work_in_parallel: ClassVar[bool] = True
+    #: threads in the race tests
+    parallel_workers: ClassVar[int] = 8
+
+    storage: Storage
+    tmp_path: Path
+    request: pytest.FixtureRequest
+
+    def make_storage(self) -> Storage:
+        """A new, empty storage."""
+        raise NotImplementedError
+
+    def cleanup_storage(self) -> None:
+        """Release what :meth:`make_storage` took (``self.storage`` is still set)."""
+
+    @pytest.fixture(autouse=True)
+    def _contract_storage(self, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[None]:
+        self.request = request
+        self.tmp_path = tmp_path
+        self.storage = self.make_storage()
+        try:
+            yield
+        finally:
+            self.cleanup_storage()
+
+    # helpers
+
+    def given(self, **items: Any) -> None:
+        """Store items in one committed unit of work: ``given(orders=[...], tickets=[...])``."""
+        with self.storage.unit_of_work() as uow:
+            for name, values in items.items():
+                for item in values if isinstance(values, list) else [values]:
+                    getattr(uow, name).add(item)
+            uow.commit()
+
+    def load(self, name: str, id: str) -> Any:
+        with self.storage.unit_of_work() as uow:
+            return getattr(uow, name).get(id)
+
+    def uow(self) -> UnitOfWork:
+        return self.storage.unit_of_work()
+
+    # --- units of work ----------------------------------------------------------------------
+
+    def test_committed_work_is_seen_by_later_units_of_work(self) -> None:
+        with self.uow() as uow:
+            uow.structures.add(a_structure())
+            uow.commit()
+        assert self.load("structures", STRUCTURE) == a_structure()
+
+    def test_leaving_without_commit_changes_nothing(self) -> None:
+        with self.uow() as uow:
+            uow.structures.add(a_structure())
+            uow.orders.add(an_order())
+            uow.outbox.add(a_message(), NOON)
+        assert self.load("structures", STRUCTURE) is None
+        assert self.load("orders", "ord-1") is None
+        with self.uow() as uow:
+            assert uow.outbox.get("msg-1") is None
+            assert uow.outbox.pending(10) == []
+
+    def test_an_error_inside_the_block_changes_nothing_and_propagates(self) -> None:
+        self.given(quotas=a_quota())
+
+        class Refused(Exception):
+            pass
+
+        with pytest.raises(Refused), self.uow() as uow:
+            quota = uow.quotas.get_for_update("quota-agencies")
+            assert quota is not None
+            quota.capacity = 1
+            uow.quotas.update(quota)
+            uow.tickets.add(a_ticket())
+            raise Refused
+        assert self.load("quotas", "quota-agencies") == a_quota()
+        assert self.load("tickets", "tkt-1") is None
+
+    def test_rollback_discards_staged_work_and_the_unit_of_work_goes_on(self) -> None:
+        with self.uow() as uow:
+            uow.structures.add(a_structure())
+            uow.rollback()
+            assert uow.structures.get(STRUCTURE) is None
+            uow.activities.add(an_activity())
+            uow.commit()
+        assert self.load("structures", STRUCTURE) is None
+        assert self.load("activities", "act-carmen") == an_activity()
+
+    def test_work_after_a_commit_needs_its_own_commit(self) -> None:
+        with self.uow() as uow:
+            uow.activities.add(an_activity())
+            uow.commit()
+            uow.structures.add(a_structure())
+        assert self.load("activities", "act-carmen") == an_activity()
+        assert self.load("structures", STRUCTURE) is None
+
+    def test_an_uncommitted_update_is_discarded(self) -> None:
+        self.given(orders=an_order())
+        with self.uow() as uow:
+            order = uow.orders.get("ord-1")
+            assert order is not None
+            order.cancel(hours(1))
+            uow.orders.update(order)
+        assert self.load("orders", "ord-1") == an_order()
+
+    def test_reads_see_the_unit_of_works_own_staged_writes(self) -> None:
+        with self.uow() as uow:
+            uow.orders.add(an_order())
+            uow.tickets.add(a_printed_ticket())
+            uow.reservations.add(a_reservation())
+            uow.invoices.add(an_invoice())
+            uow.outbox.add(a_message(), NOON)
+            uow.individuals.add(an_individual())
+            assert uow.orders.get("ord-1") == an_order()
+            assert [o.id for o in uow.orders.for_structure(ORG, STRUCTURE)] == ["ord-1"]
+            assert uow.tickets.sold_places("perf-premiere", None) == 1
+            assert uow.tickets.by_barcode("tkt-1-OLD-1") == a_printed_ticket()
+            assert uow.reservations.held_places("perf-premiere", None, NOON) == 4
+            assert uow.invoices.numbers(ORG) == [1]
+            assert [item.message for item in uow.outbox.pending(5)] == [a_message()]
+            assert uow.individuals.search(STRUCTURE, "élo", 5) == [an_individual()]
+            order = uow.orders.get("ord-1")
+            assert order is not None
+            order.cancel(hours(1))
+            uow.orders.update(order)
+            assert uow.orders.get("ord-1") == order
+            assert uow.orders.uninvoiced_on_account(ORG, STRUCTURE) == []
+
+    def test_a_loaded_aggregate_is_a_copy_until_written_back(self) -> None:
+        self.given(sales_points=a_sales_point(), accounts=an_account())
+        with self.uow() as uow:
+            sales_point = uow.sales_points.get(SALES_POINT)
+            account = uow.accounts.get("acc-1")
+            assert sales_point is not None and account is not None
+            sales_point.authorize("str-intruder")
+            account.charge("ord-9", chf("1.00"), NOON)
+            assert uow.sales_points.get(SALES_POINT) == a_sales_point()
+            assert uow.accounts.get("acc-1") == an_account()
+            uow.commit()
+        assert self.load("sales_points", SALES_POINT) == a_sales_point()
+
+    # --- every repository: round trip, unknown ids, duplicates, updates ---------------------
+
+    @pytest.mark.parametrize("name", ALL)
+    def test_add_then_get_gives_back_every_field(self, name: str) -> None:
+        item = SAMPLES[name]()
+        self.given(**{name: item})
+        loaded = self.load(name, item.id)
+        assert loaded == item
+        assert loaded is not item
+        assert all(moment.utcoffset() is not None for moment in _datetimes(loaded))
+
+    @pytest.mark.parametrize("name", UPDATABLE)
+    def test_get_for_update_gives_back_every_field(self, name: str) -> None:
+        item = SAMPLES[name]()
+        self.given(**{name: item})
+        with self.uow() as uow:
+            assert getattr(uow, name).get_for_update(item.id) == item
+
+    @pytest.mark.parametrize("name", ALL)
+    def test_an_unknown_id_gives_none(self, name: str) -> None:
+        self.given(**{name: SAMPLES[name]()})
+        with self.uow() as uow:
+            repository = getattr(uow, name)
+            assert repository.get("no-such-id") is None
+            if name in CHANGES:
+                assert repository.get_for_update("no-such-id") is None
+
+    @pytest.mark.parametrize("name", ALL)
+    def test_adding_a_stored_id_again_is_refused(self, name: str) -> None:
+        original = SAMPLES[name]()
+        self.given(**{name: original})
+        twin = SAMPLES[name]()
+        if name in CHANGES:
+            CHANGES[name](twin)
+        with self.uow() as uow, pytest.raises(ConcurrencyError):
+            getattr(uow, name).add(twin)
+        assert self.load(name, original.id) == original
+
+    @pytest.mark.parametrize("name", ALL)
+    def test_adding_one_id_twice_in_a_unit_of_work_is_refused(self, name: str) -> None:
+        with self.uow() as uow:
+            repository = getattr(uow, name)
+            repository.add(SAMPLES[name]())
+            with pytest.raises(ConcurrencyError):
+                repository.add(SAMPLES[name]())
+
+    @pytest.mark.parametrize("name", UPDATABLE)
+    def test_update_writes_the_change_back(self, name: str) -> None:
+        self.given(**{name: SAMPLES[name]()})
+        with self.uow() as uow:
+            repository = getattr(uow, name)
+            item = repository.get_for_update(SAMPLES[name]().id)
+            CHANGES[name](item)
+            repository.update(item)
+            uow.commit()
+        loaded = self.load(name, item.id)
+        assert loaded == item
+        assert loaded != SAMPLES[name]()
+
+    @pytest.mark.parametrize("name", UPDATABLE)
+    def test_updating_an_aggregate_never_added_is_refused(self, name: str) -> None:
+        with self.uow() as uow, pytest.raises(ConcurrencyError):
+            getattr(uow, name).update(SAMPLES[name]())
+        assert self.load(name, SAMPLES[name]().id) is None
+
+    # --- versions ---------------------------------------------------------------------------
+
+    @pytest.mark.parametrize("name", VERSIONED)
+    def test_update_increments_the_version(self, name: str) -> None:
+        self.given(**{name: SAMPLES[name]()})
+        for expected in (1, 2):
+            with self.uow() as uow:
+                repository = getattr(uow, name)
+                item = repository.get_for_update(SAMPLES[name]().id)
+                assert item.version == expected - 1
+                repository.update(item)
+                assert item.version == expected
+                uow.commit()
+            assert self.load(name, item.id).version == expected
+
+    @pytest.mark.parametrize("name", VERSIONED)
+    def test_writing_back_a_stale_version_is_refused(self, name: str) -> None:
+        if not self.detects_stale_versions:
+            pytest.skip("this adapter serializes units of work instead of checking versions")
+        self.given(**{name: SAMPLES[name]()})
+        id = SAMPLES[name]().id
+        stale = self.load(name, id)
+        with self.uow() as uow:
+            fresh = getattr(uow, name).get_for_update(id)
+            CHANGES[name](fresh)
+            getattr(uow, name).update(fresh)
+            uow.commit()
+        with self.uow() as uow, pytest.raises(ConcurrencyError):
+            getattr(uow, name).update(stale)
+        assert self.load(name, id) == fresh
+
+    # --- exact values -----------------------------------------------------------------------
+
+    def test_money_comes_back_exact(self) -> None:
+        accounts = [
+            attrs.evolve(
+                an_account(f"acc-{n}", structure_id=f"str-{n}"),
+                unallocated_credit=chf(amount),
+                credit_limit=chf(amount.lstrip("-")),
+                entries=[LedgerEntry(1, NOON, EntryKind.ORDER_CHARGED, chf(amount), "ord-1")],
+            )
+            for n, amount in enumerate(AMOUNTS)
+        ]
+        self.given(accounts=accounts)
+        for n, amount in enumerate(AMOUNTS):
+            loaded = self.load("accounts", f"acc-{n}")
+            assert loaded == accounts[n]
+            for money, expected in (
+                (loaded.credit, amount),
+                (loaded.entries[0].amount, amount),
+                (loaded.credit_limit, amount.lstrip("-")),
+            ):
+                assert type(money.amount) is Decimal
+                assert str(money.amount) == expected
+
+    def test_vat_rates_and_credit_notes_come_back_exact(self) -> None:
+        rates = ["0", "0.025", "0.077", "0.081", "0.2", "0.123456"]
+        products = [
+            attrs.evolve(a_product(f"prod-{n}"), vat_rate=VatRate(Decimal(rate)))
+            for n, rate in enumerate(rates)
+        ]
+        cancelled = an_order("ord-1")
+        cancelled.cancel(hours(2))
+        credit_note = issue_credit_note(
+            id="cn-1",
+            number=2,
+            invoice=an_invoice(),
+            order=cancelled,
+            issued_at=hours(40),
+            descriptions={},
+        )
+        self.given(products=products, invoices=[an_invoice(), credit_note])
+        for n, rate in enumerate(rates):
+            assert self.load("products", f"prod-{n}").vat_rate.rate == Decimal(rate)
+        loaded = self.load("invoices", "cn-1")
+        assert loaded == credit_note
+        assert loaded.total == -cancelled.total
+        assert loaded.corrects_invoice_id == "inv-1"
+
+    def test_datetimes_come_back_aware_and_equal(self) -> None:
+        moments = [
+            datetime(2026, 10, 25, 1, 30, tzinfo=timezone(timedelta(hours=2))),
+            datetime(2026, 10, 25, 1, 30, 0, 999_999, tzinfo=UTC),
+            datetime(
+                1999, 12, 31, 23, 59, 59, 1, tzinfo=timezone(timedelta(hours=-9, minutes=-30))
+            ),
+            datetime.combine(date(2030, 1, 1), datetime.min.time(), tzinfo=CET),
+        ]
+        orders = []
+        for n, moment in enumerate(moments):
+            order = an_order(f"ord-{n}", placed_at=moment)
+            order.cancel(moment + timedelta(microseconds=1))
+            orders.append(order)
+        self.given(orders=orders)
+        for n, moment in enumerate(moments):
+            loaded = self.load("orders", f"ord-{n}")
+            assert loaded.placed_at == moment
+            assert loaded.placed_at.utcoffset() is not None
+            assert loaded.cancelled_at == moment + timedelta(microseconds=1)
+            assert loaded.cancelled_at.utcoffset() is not None
+
+    # --- uniqueness the storage guarantees --------------------------------------------------
+
+    def test_a_barcode_belongs_to_one_ticket(self) -> None:
+        self.given(tickets=a_printed_ticket("tkt-1"))
+        with self.uow() as uow, pytest.raises(ConcurrencyError):
+            uow.tickets.add(a_ticket("tkt-2", barcode="tkt-1-LIVE"))
+        with self.uow() as uow, pytest.raises(ConcurrencyError):
+            uow.tickets.add(a_ticket("tkt-3", barcode="tkt-1-OLD-2"))
+        with self.uow() as uow:
+            uow.tickets.add(a_ticket("tkt-4", barcode="BC-4"))
+            uow.commit()
+        with self.uow() as uow, pytest.raises(ConcurrencyError):
+            ticket = uow.tickets.get("tkt-4")
+            assert ticket is not None
+            ticket.reissue_barcode("tkt-1-OLD-1")
+            uow.tickets.update(ticket)
+        assert self.load("tickets", "tkt-4").barcode == "BC-4"
+        assert self.load("tickets", "tkt-1") == a_printed_ticket("tkt-1")
+
+    def test_invoice_numbers_never_repeat_within_an_organization(self) -> None:
+        self.given(invoices=an_invoice("inv-1", 1))
+        with self.uow() as uow, pytest.raises(ConcurrencyError):
+            uow.invoices.add(an_invoice("inv-1b", 1, structure_id="str-other"))
+        self.given(invoices=an_invoice("inv-jazz-1", 1, organization_id=OTHER_ORG))
+        with self.uow() as uow:
+            assert uow.invoices.numbers(ORG) == [1]
+            assert uow.invoices.numbers(OTHER_ORG) == [1]
+
+    def test_a_structure_has_one_holding_account_per_organization(self) -> None:
+        self.given(accounts=an_account("acc-1"))
+        with self.uow() as uow, pytest.raises(ConcurrencyError):
+            uow.accounts.add(an_account("acc-2"))
+        self.given(accounts=an_account("acc-3", organization_id=OTHER_ORG))
+
+    # --- queries: contacts and set-up -------------------------------------------------------
+
+    def test_children_are_the_direct_sub_structures(self) -> None:
+        self.given(
+            structures=[
+                a_structure("str-group", parent_id=None, name="Groupe Léman"),
+                a_structure("str-b", parent_id="str-group", name="Léman Lausanne"),
+                a_structure("str-a", parent_id="str-group", name="Léman Genève"),
+                a_structure("str-grandchild", parent_id="str-a", name="Léman Carouge"),
+            ]
+        )
+        with self.uow() as uow:
+            assert sorted(s.id for s in uow.structures.children("str-group")) == ["str-a", "str-b"]
+            assert [s.id for s in uow.structures.children("str-a")] == ["str-grandchild"]
+            assert uow.structures.children("str-grandchild") == []
+
+    def test_find_by_email_ignores_case_within_the_institution(self) -> None:
+        self.given(
+            individuals=[
+                an_individual(),
+                an_individual("ind-elsewhere", institution_id="inst-lausanne"),
+            ]
+        )
+        with self.uow() as uow:
+            found = uow.individuals.find_by_email(INSTITUTION, "ELODIE.dupont@example.ch")
+            assert found == an_individual()
+            other = uow.individuals.find_by_email("inst-lausanne", "elodie.dupont@EXAMPLE.ch")
+            assert other is not None and other.id == "ind-elsewhere"
+            assert uow.individuals.find_by_email(INSTITUTION, "elodie@example.ch") is None
+            assert uow.individuals.find_by_email("inst-bern", "elodie.dupont@example.ch") is None
+
+    def test_search_matches_names_and_email_ignoring_case_in_order_and_limited(self) -> None:
+        self.given(
+            individuals=[
+                an_individual("ind-zoe", "Zoé", "Martin", "zoe.martin@example.ch"),
+                an_individual("ind-anna", "Anna", "Martin", "anna@example.ch"),
+                an_individual("ind-marc", "Marc", "Dubois", "m.dubois@martinez.ch"),
+                an_individual("ind-luc", "Luc", "Aubry", "luc_aubry@example.ch"),
+                an_individual("ind-elodie", "Élodie", "Émery", "elodie@example.ch"),
+                an_individual("ind-out", "Martine", "Martin", "mm@example.ch", structure_id="s2"),
+            ]
+        )
+        with self.uow() as uow:
+            search = uow.individuals.search
+            found = [i.id for i in search(STRUCTURE, "MART", 10)]
+            assert found == ["ind-marc", "ind-anna", "ind-zoe"]
+            assert [i.id for i in search(STRUCTURE, "mart", 2)] == ["ind-marc", "ind-anna"]
+            assert [i.id for i in search(STRUCTURE, "ÉMER", 10)] == ["ind-elodie"]
+            assert [i.id for i in search(STRUCTURE, "_", 10)] == ["ind-luc"]
+            assert search(STRUCTURE, "%", 10) == []
+            assert search(STRUCTURE, "nobody", 10) == []
+            assert [i.id for i in search("s2", "martin", 10)] == ["ind-out"]
+
+    def test_ids_on_channel_lists_the_channels_sales_points(self) -> None:
+        self.given(
+            sales_points=[
+                a_sales_point("sp-b"),
+                a_sales_point("sp-a"),
+                a_sales_point("sp-corporate", channel_id="chan-corporate"),
+            ]
+        )
+        with self.uow() as uow:
+            assert sorted(uow.sales_points.ids_on_channel(CHANNEL)) == ["sp-a", "sp-b"]
+            assert uow.sales_points.ids_on_channel("chan-none") == []
+
+    # --- queries: catalog and quotas --------------------------------------------------------
+
+    def test_performances_of_an_organization_by_start_then_id(self) -> None:
+        # 19:30 in Lisbon (UTC+0) is after 20:00 in Geneva (UTC+1): order by instant.
+        lisbon = timezone(timedelta(0))
+        self.given(
+            performances=[
+                a_performance("perf-c", datetime(2026, 6, 1, 19, 30, tzinfo=lisbon)),
+                a_performance("perf-b", datetime(2026, 6, 1, 20, 0, tzinfo=CET)),
+                a_performance("perf-a", datetime(2026, 6, 1, 20, 0, tzinfo=CET)),
+                a_performance("perf-early", datetime(2026, 5, 1, 20, 0, tzinfo=CET)),
+                a_performance("perf-jazz", NOON, organization_id=OTHER_ORG),
+            ]
+        )
+        with self.uow() as uow:
+            found = [p.id for p in uow.performances.for_organization(ORG)]
+            assert found == ["perf-early", "perf-a", "perf-b", "perf-c"]
+            assert uow.performances.for_organization("org-none") == []
+
+    def test_products_of_an_organization_and_tariffs_of_a_product(self) -> None:
+        self.given(
+            products=[a_product("prod-b"), a_product("prod-a"), a_product("prod-x", OTHER_ORG)],
+            tariffs=[
+                a_tariff("tar-c", "prod-a"),
+                a_tariff("tar-a", "prod-a"),
+                a_tariff("tar-b", "prod-a"),
+                a_tariff("tar-other", "prod-b"),
+            ],
+        )
+        with self.uow() as uow:
+            assert sorted(p.id for p in uow.products.for_organization(ORG)) == ["prod-a", "prod-b"]
+            assert [t.id for t in uow.tariffs.for_product("prod-a")] == ["tar-a", "tar-b", "tar-c"]
+            assert uow.tariffs.for_product("prod-none") == []
+
+    def test_profiles_of_a_sales_point_and_of_a_channel(self) -> None:
+        self.given(
+            profiles=[
+                a_profile("prof-sp"),
+                a_profile("prof-channel", sales_point_id=None, channel_id=CHANNEL),
+                a_profile(
+                    "prof-jazz", sales_point_id=None, channel_id=CHANNEL, organization_id=OTHER_ORG
+                ),
+            ]
+        )
+        with self.uow() as uow:
+            assert uow.profiles.for_sales_point(SALES_POINT) == a_profile("prof-sp")
+            assert uow.profiles.for_sales_point("sp-none") is None
+            channel = uow.profiles.for_channel(ORG, CHANNEL)
+            assert channel == a_profile("prof-channel", sales_point_id=None, channel_id=CHANNEL)
+            jazz = uow.profiles.for_channel(OTHER_ORG, CHANNEL)
+            assert jazz is not None and jazz.id == "prof-jazz"
+            assert uow.profiles.for_channel(ORG, "chan-none") is None
+
+    def test_quotas_of_a_performance_by_id(self) -> None:
+        self.given(
+            quotas=[
+                a_quota("quota-c"),
+                a_quota("quota-a"),
+                Quota("quota-b", ORG, "perf-premiere", 500, channel_id=CHANNEL),
+                a_quota("quota-other", performance_id="perf-second"),
+            ]
+        )
+        with self.uow() as uow:
+            found = uow.quotas.for_performance("perf-premiere")
+            assert [q.id for q in found] == ["quota-a", "quota-b", "quota-c"]
+            assert found[1].channel_id == CHANNEL and found[1].sales_point_id is None
+            assert uow.quotas.for_performance("perf-none") == []
+
+    # --- queries: options and reservations --------------------------------------------------
+
+    def test_due_options_are_requested_ones_past_expiry_oldest_first(self) -> None:
+        self.given(
+            options=[
+                an_option("opt-late", expires_at=hours(-1)),
+                an_option("opt-now", expires_at=NOON),
+                an_option("opt-oldest", expires_at=hours(-5)),
+                an_option("opt-future", expires_at=hours(1)),
+                an_option("opt-granted", expires_at=hours(-9), state=OptionState.GRANTED),
+                an_option("opt-declined", expires_at=hours(-9), state=OptionState.DECLINED),
+            ]
+        )
+        with self.uow() as uow:
+            found = [o.id for o in uow.options.due(NOON, 10)]
+            assert found == ["opt-oldest", "opt-late", "opt-now"]
+            assert [o.id for o in uow.options.due(NOON, 2)] == ["opt-oldest", "opt-late"]
+            assert uow.options.due(hours(-6), 10) == []
+
+    def test_options_and_reservations_of_a_structure(self) -> None:
+        self.given(
+            options=[an_option("opt-a"), an_option("opt-b"), an_option("opt-x", structure_id="x")],
+            reservations=[
+                a_reservation("res-a"),
+                a_reservation("res-b", state=ReservationState.CONFIRMED),
+                a_reservation("res-x", structure_id="x"),
+            ],
+        )
+        with self.uow() as uow:
+            assert sorted(o.id for o in uow.options.for_structure(STRUCTURE)) == ["opt-a", "opt-b"]
+            found = sorted(r.id for r in uow.reservations.for_structure(STRUCTURE))
+            assert found == ["res-a", "res-b"]
+            assert uow.options.for_structure("nobody") == []
+            assert uow.reservations.for_structure("nobody") == []
+
+    def test_held_places_counts_live_reservations_on_the_given_sales_points(self) -> None:
+        def held(id: str, sales_point: str, quantity: int, deadline: datetime) -> Reservation:
+            lines = (
+                LineRequest("perf-premiere", "tar-agency", quantity),
+                LineRequest("perf-second", "tar-agency", 100),
+            )
+            return a_reservation(id, deadline, sales_point_id=sales_point, lines=lines)
+
+        self.given(
+            reservations=[
+                held("res-1", SALES_POINT, 2, hours(1)),
+                held("res-2", "sp-hotels", 3, hours(1)),
+                held("res-due-now", SALES_POINT, 11, NOON),
+                held("res-due", SALES_POINT, 13, hours(-1)),
+                attrs.evolve(
+                    held("res-c", SALES_POINT, 7, hours(1)), state=ReservationState.CONFIRMED
+                ),
+                attrs.evolve(
+                    held("res-r", SALES_POINT, 17, hours(1)), state=ReservationState.RELEASED
+                ),
+                attrs.evolve(
+                    held("res-e", SALES_POINT, 19, hours(1)), state=ReservationState.EXPIRED
+                ),
+            ]
+        )
+        with self.uow() as uow:
+            places = uow.reservations.held_places
+            assert places("perf-premiere", None, NOON) == 5
+            assert places("perf-premiere", [SALES_POINT], NOON) == 2
+            assert places("perf-premiere", {"sp-hotels", "sp-unknown"}, NOON) == 3
+            assert places("perf-premiere", [], NOON) == 0
+            assert places("perf-second", None, NOON) == 200
+            assert places("perf-premiere", None, hours(-2)) == 2 + 3 + 11 + 13
+            assert places("perf-none", None, NOON) == 0
+
+    def test_due_reservations_are_held_ones_past_deadline_oldest_first(self) -> None:
+        self.given(
+            reservations=[
+                a_reservation("res-late", hours(-1)),
+                a_reservation("res-now", NOON),
+                a_reservation("res-oldest", hours(-5)),
+                a_reservation("res-live", hours(1)),
+                a_reservation("res-confirmed", hours(-9), ReservationState.CONFIRMED),
+                a_reservation("res-released", hours(-9), ReservationState.RELEASED),
+            ]
+        )
+        with self.uow() as uow:
+            found = [r.id for r in uow.reservations.due(NOON, 10)]
+            assert found == ["res-oldest", "res-late", "res-now"]
+            assert [r.id for r in uow.reservations.due(NOON, 1)] == ["res-oldest"]
+
+    # --- queries: orders, tickets, accounts, invoices ---------------------------------------
+
+    def test_orders_of_a_structure_in_a_period_including_start_excluding_end(self) -> None:
+        self.given(
+            orders=[
+                an_order("ord-c", hours(2)),
+                an_order("ord-b", hours(1)),
+                an_order("ord-a", hours(1)),
+                an_order("ord-first", NOON),
+                an_order("ord-other-structure", hours(1), structure_id="str-other"),
+                an_order("ord-other-org", hours(1), organization_id=OTHER_ORG),
+            ]
+        )
+        with self.uow() as uow:
+
+            def ids(**period: datetime) -> list[str]:
+                return [o.id for o in uow.orders.for_structure(ORG, STRUCTURE, **period)]
+
+            assert ids() == ["ord-first", "ord-a", "ord-b", "ord-c"]
+            assert ids(placed_from=hours(1)) == ["ord-a", "ord-b", "ord-c"]
+            assert ids(placed_until=hours(1)) == ["ord-first"]
+            assert ids(placed_from=hours(1), placed_until=hours(2)) == ["ord-a", "ord-b"]
+            # the same instants written in UTC
+            utc_start = hours(1).astimezone(UTC)
+            assert ids(placed_from=utc_start, placed_until=utc_start) == []
+            assert ids(placed_from=hours(3)) == []
+
+    def test_uninvoiced_on_account_are_confirmed_account_orders_without_invoice(self) -> None:
+        cancelled = an_order("ord-cancelled", NOON)
+        cancelled.cancel(hours(1))
+        invoiced = an_order("ord-invoiced", NOON)
+        invoiced.attach_invoice("inv-1")
+        self.given(
+            orders=[
+                an_order("ord-later", hours(1)),
+                an_order("ord-earlier", NOON),
+                an_order("ord-card", NOON, payment_method=PaymentMethod.CARD),
+                cancelled,
+                invoiced,
+                an_order("ord-elsewhere", NOON, structure_id="str-other"),
+                an_order("ord-jazz", NOON, organization_id=OTHER_ORG),
+            ]
+        )
+        with self.uow() as uow:
+            found = [o.id for o in uow.orders.uninvoiced_on_account(ORG, STRUCTURE)]
+            assert found == ["ord-earlier", "ord-later"]
+            assert uow.orders.uninvoiced_on_account(ORG, "str-none") == []
+
+    def test_tickets_of_an_order_and_of_a_holder_by_id(self) -> None:
+        self.given(
+            tickets=[
+                a_ticket("tkt-3", holder_id="ind-client"),
+                a_ticket("tkt-1"),
+                a_ticket("tkt-2", holder_id="ind-client"),
+                a_ticket("tkt-9", order_id="ord-2", holder_id="ind-other"),
+            ]
+        )
+        with self.uow() as uow:
+            assert [t.id for t in uow.tickets.for_order("ord-1")] == ["tkt-1", "tkt-2", "tkt-3"]
+            locked = uow.tickets.for_order_for_update("ord-1")
+            assert [t.id for t in locked] == ["tkt-1", "tkt-2", "tkt-3"]
+            assert locked[2] == a_ticket("tkt-3", holder_id="ind-client")
+            assert [t.id for t in uow.tickets.for_holder("ind-client")] == ["tkt-2", "tkt-3"]
+            assert uow.tickets.for_order("ord-none") == []
+            assert uow.tickets.for_order_for_update("ord-none") == []
+            assert uow.tickets.for_holder("ind-none") == []
+
+    def test_add_many_stores_every_ticket(self) -> None:
+        tickets = [a_printed_ticket(f"tkt-{n:03}") for n in range(120)]
+        with self.uow() as uow:
+            uow.tickets.add_many(tickets)
+            uow.tickets.add_many([])
+            uow.commit()
+        with self.uow() as uow:
+            assert uow.tickets.for_order("ord-1") == tickets
+            with pytest.raises(ConcurrencyError):
+                uow.tickets.add_many([a_ticket("tkt-new"), a_printed_ticket("tkt-000")])
+
+    def test_sold_places_ignores_cancelled_tickets_and_other_sales_points(self) -> None:
+        cancelled = a_ticket("tkt-cancelled")
+        cancelled.cancel()
+        self.given(
+            tickets=[
+                a_ticket("tkt-bought"),
+                a_printed_ticket("tkt-printed"),
+                a_ticket("tkt-hotel", sales_point_id="sp-hotels", state=TicketState.CONTROLLED),
+                cancelled,
+                a_ticket("tkt-second", performance_id="perf-second"),
+            ]
+        )
+        with self.uow() as uow:
+            sold = uow.tickets.sold_places
+            assert sold("perf-premiere", None) == 3
+            assert sold("perf-premiere", [SALES_POINT]) == 2
+            assert sold("perf-premiere", frozenset({"sp-hotels"})) == 1
+            assert sold("perf-premiere", []) == 0
+            assert sold("perf-second", None) == 1
+            assert sold("perf-none", None) == 0
+
+    def test_by_barcode_finds_live_and_revoked_barcodes(self) -> None:
+        cancelled = a_ticket("tkt-cancelled", barcode="BC-CANCELLED")
+        cancelled.cancel()
+        self.given(tickets=[a_printed_ticket("tkt-1"), a_ticket("tkt-2"), cancelled])
+        with self.uow() as uow:
+            assert uow.tickets.by_barcode("tkt-1-LIVE") == a_printed_ticket("tkt-1")
+            for revoked in ("tkt-1-OLD-1", "tkt-1-OLD-2"):
+                found = uow.tickets.by_barcode(revoked)
+                assert found is not None and found.id == "tkt-1"
+            found = uow.tickets.by_barcode("BC-CANCELLED")
+            assert found is not None and found.id == "tkt-cancelled"
+            assert found.barcode is None and found.revoked_barcodes == ("BC-CANCELLED",)
+            assert uow.tickets.by_barcode("BC-UNKNOWN") is None
+            ticket = uow.tickets.get_for_update("tkt-2")
+            assert ticket is not None
+            ticket.reissue_barcode("BC-2-REPRINT")
+            ticket.reissue_barcode("BC-2-THIRD")
+            uow.tickets.update(ticket)
+            uow.commit()
+        with self.uow() as uow:
+            for barcode in ("BC-tkt-2", "BC-2-REPRINT", "BC-2-THIRD"):
+                found = uow.tickets.by_barcode(barcode)
+                assert found is not None and found.id == "tkt-2"
+                assert found.barcode == "BC-2-THIRD"
+                assert found.revoked_barcodes == ("BC-tkt-2", "BC-2-REPRINT")
+
+    def test_holding_account_of_a_structure(self) -> None:
+        self.given(accounts=[an_account("acc-1"), an_account("acc-2", structure_id="str-other")])
+        with self.uow() as uow:
+            assert uow.accounts.for_structure(ORG, STRUCTURE) == an_account("acc-1")
+            assert uow.accounts.for_structure_for_update(ORG, STRUCTURE) == an_account("acc-1")
+            assert uow.accounts.for_structure(OTHER_ORG, STRUCTURE) is None
+            assert uow.accounts.for_structure_for_update(ORG, "str-none") is None
+
+    def test_the_ledger_grows_entry_by_entry(self) -> None:
+        self.given(accounts=an_account())
+        for n in range(3):
+            with self.uow() as uow:
+                account = uow.accounts.for_structure_for_update(ORG, STRUCTURE)
+                assert account is not None
+                account.charge(f"ord-{n + 10}", chf("100.00"), hours(10 + n))
+                uow.accounts.update(account)
+                uow.commit()
+        loaded = self.load("accounts", "acc-1")
+        assert [e.sequence for e in loaded.entries] == [1, 2, 3, 4, 5, 6]
+        assert loaded.entries[:3] == an_account().entries
+        assert loaded.outstanding == an_account().outstanding + chf("300.00")
+
+    def test_invoices_of_a_structure_by_number_and_numbers_of_an_organization(self) -> None:
+        self.given(
+            invoices=[
+                an_invoice("inv-3", 3),
+                an_invoice("inv-1", 1),
+                an_invoice("inv-other", 2, structure_id="str-other"),
+                an_invoice("inv-4", 4),
+                an_invoice("inv-jazz", 7, organization_id=OTHER_ORG),
+            ]
+        )
+        with self.uow() as uow:
+            found = uow.invoices.for_structure(ORG, STRUCTURE)
+            assert [i.id for i in found] == ["inv-1", "inv-3", "inv-4"]
+            assert found[0] == an_invoice("inv-1", 1)
+            assert uow.invoices.numbers(ORG) == [1, 2, 3, 4]
+            assert uow.invoices.numbers(OTHER_ORG) == [7]
+            assert uow.invoices.numbers("org-none") == []
+            jazz = uow.invoices.for_structure(OTHER_ORG, STRUCTURE)
+            assert [i.id for i in jazz] == ["inv-jazz"]
+            assert uow.invoices.for_structure("org-none", STRUCTURE) == []
+
+    # --- invoice sequences ------------------------------------------------------------------
+
+    def test_an_invoice_sequence_starts_at_zero(self) -> None:
+        with self.uow() as uow:
+            sequence = uow.invoice_sequences.get_for_update(ORG)
+            assert (sequence.organization_id, sequence.last_number) == (ORG, 0)
+            assert sequence.next() == 1
+
+    def test_invoice_numbers_are_gapless_across_units_of_work(self) -> None:
+        issued = []
+        for _ in range(3):
+            with self.uow() as uow:
+                sequence = uow.invoice_sequences.get_for_update(ORG)
+                issued.append(sequence.next())
+                uow.invoice_sequences.update(sequence)
+                uow.commit()
+        with self.uow() as uow:
+            sequence = uow.invoice_sequences.get_for_update(ORG)
+            sequence.next()
+            uow.invoice_sequences.update(sequence)
+            # not committed: the number is given again
+        with self.uow() as uow:
+            sequence = uow.invoice_sequences.get_for_update(ORG)
+            issued.append(sequence.next())
+            uow.invoice_sequences.update(sequence)
+            other = uow.invoice_sequences.get_for_update(OTHER_ORG)
+            assert other.last_number == 0
+            uow.commit()
+        assert issued == [1, 2, 3, 4]
+
+    def test_invoice_sequence_update_increments_the_version(self) -> None:
+        with self.uow() as uow:
+            sequence = uow.invoice_sequences.get_for_update(ORG)
+            version = sequence.version
+            sequence.next()
+            uow.invoice_sequences.update(sequence)
+            assert sequence.version == version + 1
+            uow.commit()
+        with self.uow() as uow:
+            again = uow.invoice_sequences.get_for_update(ORG)
+            assert (again.last_number, again.version) == (1, version + 1)
+
+    def test_writing_back_a_stale_invoice_sequence_is_refused(self) -> None:
+        if not self.detects_stale_versions:
+            pytest.skip("this adapter serializes units of work instead of checking versions")
+        with self.uow() as uow:
+            stale = uow.invoice_sequences.get_for_update(ORG)
+            uow.commit()
+        with self.uow() as uow:
+            fresh = uow.invoice_sequences.get_for_update(ORG)
+            fresh.next()
+            uow.invoice_sequences.update(fresh)
+            uow.commit()
+        with self.uow() as uow, pytest.raises(ConcurrencyError):
+            stale.next()
+            uow.invoice_sequences.update(stale)
+        with self.uow() as uow:
+            assert uow.invoice_sequences.get_for_update(ORG).last_number == 1
+
+    # --- outbox -----------------------------------------------------------------------------
+
+    def test_outbox_keeps_the_whole_message(self) -> None:
+        with self.uow() as uow:
+            uow.outbox.add(a_message(), NOON)
+            uow.commit()
+        with self.uow() as uow:
+            item = uow.outbox.get("msg-1")
+            assert item is not None
+            assert item.message == a_message()
+            assert (item.queued_at, item.attempts, item.last_error, item.sent_at) == (
+                NOON,
+                0,
+                None,
+                None,
+            )
+            assert item.queued_at.utcoffset() is not None
+            assert uow.outbox.get("msg-none") is None
+            with pytest.raises(ConcurrencyError):
+                uow.outbox.add(attrs.evolve(a_message(), subject="Autre"), hours(1))
+
+    def test_pending_messages_are_unsent_ones_oldest_first(self) -> None:
+        with self.uow() as uow:
+            uow.outbox.add(a_message("msg-c"), hours(2))
+            uow.outbox.add(a_message("msg-b"), hours(1))
+            uow.outbox.add(a_message("msg-a"), hours(1))
+            uow.outbox.add(a_message("msg-sent"), NOON)
+            uow.outbox.mark_sent("msg-sent", hours(1))
+            uow.commit()
+        with self.uow() as uow:
+            assert [i.message.id for i in uow.outbox.pending(10)] == ["msg-a", "msg-b", "msg-c"]
+            assert [i.message.id for i in uow.outbox.pending(2)] == ["msg-a", "msg-b"]
+
+    def test_marking_sent_and_failed_counts_attempts(self) -> None:
+        with self.uow() as uow:
+            uow.outbox.add(a_message("msg-1"), NOON)
+            uow.outbox.add(a_message("msg-2"), NOON)
+            uow.commit()
+        with self.uow() as uow:
+            uow.outbox.mark_failed("msg-1", "SMTP 451: try again later")
+            uow.outbox.mark_failed("msg-2", "timeout")
+            uow.commit()
+        with self.uow() as uow:
+            uow.outbox.mark_sent("msg-1", hours(1))
+            uow.commit()
+        with self.uow() as uow:
+            uow.outbox.mark_sent("msg-2", hours(1))
+            # not committed: still pending
+        with self.uow() as uow:
+            sent = uow.outbox.get("msg-1")
+            failed = uow.outbox.get("msg-2")
+            assert sent is not None and failed is not None
+            assert (sent.attempts, sent.sent_at, sent.last_error) == (
+                2,
+                hours(1),
+                "SMTP 451: try again later",
+            )
+            assert (failed.attempts, failed.sent_at, failed.last_error) == (1, None, "timeout")
+            assert [i.message.id for i in uow.outbox.pending(10)] == ["msg-2"]
+
+    # --- concurrency ------------------------------------------------------------------------
+
+    def _parallel_only(self) -> None:
+        if not self.runs_units_of_work_in_parallel:
+            pytest.skip("this adapter does not run units of work in parallel")
+
+    def test_concurrent_sales_never_exceed_the_quota(self) -> None:
+        self._parallel_only()
+        capacity, buyers = 5, self.parallel_workers + 4
+        self.given(quotas=a_quota("quota-race", "perf-race", capacity))
+        start = threading.Barrier(buyers, timeout=30)
+
+        def buy(n: int) -> bool:
+            start.wait()
+
+            def attempt() -> bool:
+                with self.uow() as uow:
+                    quota = uow.quotas.get_for_update("quota-race")
+                    assert quota is not None
+                    sold = uow.tickets.sold_places("perf-race", [SALES_POINT])
+                    time.sleep(0.002)  # widen the window a missing lock would let through
+                    if sold >= quota.capacity:
+                        return False
+                    uow.tickets.add(a_ticket(f"tkt-race-{n}", performance_id="perf-race"))
+                    uow.commit()
+                    return True
+
+            return _retrying(attempt)
+
+        assert sum(_in_threads(buyers, buy)) == capacity
+        with self.uow() as uow:
+            assert uow.tickets.sold_places("perf-race", None) == capacity
+
+    def test_concurrent_invoices_get_gapless_numbers(self) -> None:
+        self._parallel_only()
+        workers = self.parallel_workers
+        start = threading.Barrier(workers, timeout=30)
+
+        def invoice(n: int) -> int:
+            start.wait()
+
+            def attempt() -> int:
+                with self.uow() as uow:
+                    sequence = uow.invoice_sequences.get_for_update(ORG)
+                    number = sequence.next()
+                    time.sleep(0.002)
+                    uow.invoices.add(an_invoice(f"inv-race-{n}", number))
+                    uow.invoice_sequences.update(sequence)
+                    uow.commit()
+                    return number
+
+            return _retrying(attempt)
+
+        numbers = _in_threads(workers, invoice)
+        assert sorted(numbers) == list(range(1, workers + 1))
+        with self.uow() as uow:
+            assert uow.invoices.numbers(ORG) == list(range(1, workers + 1))
+
+    def test_two_dispatchers_never_send_a_message_twice(self) -> None:
+        self._parallel_only()
+        with self.uow() as uow:
+            for n in range(20):
+                uow.outbox.add(a_message(f"msg-{n:02}"), hours(n))
+            uow.commit()
+        sent: list[str] = []
+        lock = threading.Lock()
+        start = threading.Barrier(2, timeout=30)
+
+        def dispatch(_: int) -> None:
+            start.wait()
+            while True:
+
+                def batch() -> bool:
+                    with self.uow() as uow:
+                        items = uow.outbox.pending(3)
+                        for item in items:
+                            time.sleep(0.001)  # sending
+                            uow.outbox.mark_sent(item.message.id, hours(30))
+                        uow.commit()
+                    with lock:
+                        sent.extend(item.message.id for item in items)
+                    return bool(items)
+
+                if not _retrying(batch):
+                    return
+
+        _in_threads(2, dispatch)
+        assert sorted(sent) == [f"msg-{n:02}" for n in range(20)]
+        with self.uow() as uow:
+            assert uow.outbox.pending(50) == []
