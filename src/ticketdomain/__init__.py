@@ -27,6 +27,7 @@ from ticketdomain.core.sales import (
 )
 from ticketdomain.core.setup import ChannelKind, DeliveryMode, Function, PaymentMethod
 from ticketdomain.ports.payment import CardPayment
+from ticketdomain.serialization import make_converter
 from ticketdomain.services.app import TicketDomain
 from ticketdomain.services.commands import (
     AuthorizeStructure,
@@ -211,4 +212,5 @@ __all__ = [
     "ViewHoldingAccount",
     "ViewOrder",
     "ViewSalesReport",
+    "make_converter",
 ]
