@@ -1,0 +1,229 @@
+"""FpdfTicketRenderer: real PDFs read back from their uncompressed bytes."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from qrcode import QRCode
+from qrcode.constants import ERROR_CORRECT_M
+
+from ticketdomain.core.errors import ValidationError
+from ticketdomain.core.money import Money
+from ticketdomain.core.printing import PrintableTicket
+from ticketdomain_fpdf import FpdfTicketRenderer
+
+PARIS = ZoneInfo("Europe/Paris")
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+def ticket(number: int, beneficiary: str, **changes: object) -> PrintableTicket:
+    fields: dict[str, object] = {
+        "ticket_id": f"tkt_{number}",
+        "barcode": f"TD{number:03d}K7Q2M9XW",
+        "organization": "Opéra de Lyon",
+        "activity": "La Traviata",
+        "performance_starts_at": datetime(2025, 6, 14, 20, 30, tzinfo=PARIS),
+        "venue": "Grande salle",
+        "product": "Orchestre",
+        "tariff": "Plein tarif",
+        "price": Money(Decimal("45.5"), "EUR"),
+        "order_id": "ord_42",
+        "beneficiary": beneficiary,
+    }
+    fields.update(changes)
+    return PrintableTicket(**fields)  # type: ignore[arg-type]
+
+
+TICKETS = (
+    ticket(1, "Zoë Ñúñez"),
+    ticket(2, "Łukasz Kowalski"),
+    ticket(3, "Ada Lovelace"),
+)
+
+
+def shown(text: str) -> bytes:
+    """``text`` as a PDF string operand of the built-in fonts: cp1252, parentheses escaped."""
+    escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    return f"({escaped})".encode("cp1252")
+
+
+def content_streams(pdf: bytes) -> list[bytes]:
+    """The uncompressed page content streams (the ones that draw text)."""
+    streams = re.findall(rb"stream\n(.*?)endstream", pdf, flags=re.DOTALL)
+    return [s for s in streams if b" Tj " in s]
+
+
+def drawn_qr(stream: bytes) -> list[list[bool]]:
+    """The QR module matrix rebuilt from the rectangles of the one filled path on the page."""
+    (path,) = re.findall(rb" g (.*?) f Q", stream, flags=re.DOTALL)
+    rects = [
+        tuple(float(n) for n in m)
+        for m in re.findall(rb"([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+) re", path)
+    ]
+    module = min(h for _, _, _, h in rects)
+    left = min(x for x, _, _, _ in rects)
+    top = min(y for _, y, _, _ in rects)
+    size = round((max(x + w for x, _, w, _ in rects) - left) / module)
+    matrix = [[False] * size for _ in range(size)]
+    for x, y, w, _ in rects:
+        row, first = round((y - top) / module), round((x - left) / module)
+        for column in range(first, first + round(w / module)):
+            matrix[row][column] = True
+    return matrix
+
+
+def expected_qr(barcode: str) -> list[list[bool]]:
+    code = QRCode(error_correction=ERROR_CORRECT_M, border=0)
+    code.add_data(barcode)
+    code.make(fit=True)
+    return [[bool(m) for m in row] for row in code.get_matrix()]
+
+
+@pytest.fixture(scope="module")
+def pdf() -> bytes:
+    return FpdfTicketRenderer(compress=False).render(TICKETS)
+
+
+def test_the_media_type_is_pdf() -> None:
+    assert FpdfTicketRenderer.media_type == "application/pdf"
+
+
+def test_one_a4_page_per_ticket(pdf: bytes) -> None:
+    assert pdf.startswith(b"%PDF-")
+    assert pdf.rstrip().endswith(b"%%EOF")
+    assert len(re.findall(rb"/Type /Page\b", pdf)) == 3
+    assert b"/Count 3" in pdf
+    assert b"/MediaBox [0 0 595.28 841.89]" in pdf
+
+
+def test_each_page_shows_its_ticket(pdf: bytes) -> None:
+    pages = content_streams(pdf)
+    assert len(pages) == 3
+    for page, printed in zip(pages, TICKETS, strict=True):
+        for text in (
+            printed.barcode,
+            printed.ticket_id,
+            printed.order_id,
+            "Opéra de Lyon",
+            "La Traviata",
+            "Grande salle",
+            "Orchestre",
+            "Plein tarif",
+            "45.50 EUR",
+            "Saturday 14 June 2025",
+            # Performance time in the performance's own zone, not UTC (18:30).
+            "20:30 (Europe/Paris, UTC+02:00)",
+        ):
+            assert shown(text) in page, text
+
+
+def test_names_the_built_in_font_lacks_are_transliterated(pdf: bytes) -> None:
+    first, second, _ = content_streams(pdf)
+    # Ë, Ñ and ú exist in the fonts' cp1252 encoding and are kept as they are.
+    assert shown("Zoë Ñúñez") in first
+    # Ł does not: it prints as L instead of failing.
+    assert shown("Lukasz Kowalski") in second
+
+
+def test_other_scripts_never_crash_the_built_in_font() -> None:
+    quoted = "\u2018Ω\u2019"  # cp1252 has the typographic quotes, not the Greek letter
+    odd = ticket(4, "王小明 Дмитрий", venue=f"Théâtre — {quoted} ẞ", activity="ﬁne\tline\nbreak")
+    pdf = FpdfTicketRenderer(compress=False).render([odd])
+    (page,) = content_streams(pdf)
+    assert shown("??? ???????") in page
+    assert shown("fine line break") in page
+    assert shown("Théâtre — \u2018?\u2019 SS") in page
+
+
+def test_the_qr_code_encodes_the_barcode(pdf: bytes) -> None:
+    for page, printed in zip(content_streams(pdf), TICKETS, strict=True):
+        assert drawn_qr(page) == expected_qr(printed.barcode)
+
+
+@pytest.mark.skipif(
+    shutil.which("pdftoppm") is None or shutil.which("zbarimg") is None,
+    reason="decoding needs poppler-utils (pdftoppm) and zbar-tools (zbarimg)",
+)
+def test_a_qr_reader_decodes_every_page(tmp_path: Path) -> None:
+    (tmp_path / "tickets.pdf").write_bytes(FpdfTicketRenderer().render(TICKETS))
+    subprocess.run(
+        ["pdftoppm", "-r", "90", "-png", "tickets.pdf", "page"], cwd=tmp_path, check=True
+    )
+    pages = sorted(str(p) for p in tmp_path.glob("page*.png"))
+    decoded = subprocess.run(
+        ["zbarimg", "--quiet", "--raw", *pages], capture_output=True, text=True, check=True
+    )
+    assert decoded.stdout.split() == [t.barcode for t in TICKETS]
+
+
+def test_times_are_shown_in_the_performances_zone() -> None:
+    cases = {
+        datetime(2025, 1, 10, 19, 0, tzinfo=PARIS): "19:00 (Europe/Paris, UTC+01:00)",
+        datetime(2025, 1, 10, 19, 0, tzinfo=UTC): "19:00 (UTC)",
+        datetime(2025, 1, 10, 19, 0, tzinfo=timezone(timedelta(hours=-5))): "19:00 (UTC-05:00)",
+        datetime(2025, 1, 10, 23, 30, tzinfo=UTC).astimezone(ZoneInfo("Asia/Kolkata")): (
+            "05:00 (Asia/Kolkata, UTC+05:30)"
+        ),
+    }
+    for starts_at, expected in cases.items():
+        pdf = FpdfTicketRenderer(compress=False).render(
+            [ticket(1, "A B", performance_starts_at=starts_at)]
+        )
+        assert shown(expected) in pdf, expected
+
+
+def test_the_same_tickets_give_the_same_bytes() -> None:
+    renderer = FpdfTicketRenderer()
+    first = renderer.render(TICKETS)
+    assert first.startswith(b"%PDF-")
+    assert FpdfTicketRenderer().render(list(TICKETS)) == first
+    assert renderer.render(TICKETS[:2]) != first
+
+
+def test_compression_makes_a_smaller_file(pdf: bytes) -> None:
+    compressed = FpdfTicketRenderer().render(TICKETS)
+    assert len(compressed) < len(pdf)
+    assert b"/FlateDecode" in compressed
+
+
+def test_title_and_creation_date_go_into_the_metadata() -> None:
+    pdf = FpdfTicketRenderer(
+        compress=False, title="Order ord_42", creation_date=datetime(2025, 3, 1, tzinfo=UTC)
+    ).render(TICKETS[:1])
+    assert b"/Title (Order ord_42)" in pdf
+    assert b"/CreationDate (D:20250301000000Z" in pdf
+
+
+def test_no_ticket_is_refused_with_a_reason() -> None:
+    with pytest.raises(ValidationError, match="at least one page"):
+        FpdfTicketRenderer().render([])
+
+
+def test_a_naive_performance_time_is_refused() -> None:
+    naive = ticket(1, "A B", performance_starts_at=datetime(2025, 6, 14, 20, 30))
+    with pytest.raises(ValidationError, match="time zone"):
+        FpdfTicketRenderer().render([naive])
+
+
+def test_a_missing_font_file_is_refused_at_construction(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        FpdfTicketRenderer(font=tmp_path / "absent.ttf")
+
+
+@pytest.mark.skipif(not DEJAVU.is_file(), reason="DejaVu Sans is not installed")
+def test_a_unicode_font_prints_every_name_as_given() -> None:
+    renderer = FpdfTicketRenderer(compress=False, font=DEJAVU)
+    pdf = renderer.render(TICKETS)
+    assert len(re.findall(rb"/Type /Page\b", pdf)) == 3
+    assert b"/FontFile2" in pdf
+    # The embedded subset maps glyphs back to Ł (U+0141) and ë (U+00EB): text stays searchable.
+    assert b"<0141>" in pdf
+    assert b"<00EB>" in pdf
+    assert renderer.render(TICKETS) == pdf
