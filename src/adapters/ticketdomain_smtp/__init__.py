@@ -1,1 +1,131 @@
-"""ticketdomain_smtp adapter."""
+"""A mailer that hands messages to an SMTP server with :mod:`smtplib`."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+from urllib.parse import quote
+
+from ticketdomain.core.mail import MailMessage
+from ticketdomain.ports.mail import MailDeliveryError
+
+__all__ = ["SmtpMailer"]
+
+
+class SmtpMailer:
+    """A ``Mailer`` sending each message through one SMTP connection to ``host:port``.
+
+    ``sender`` is the From address (``"Tickets <tickets@example.org>"`` works too). With
+    ``starttls`` the connection is upgraded to TLS, checking the server certificate, before the
+    optional login. Every failure (a refused connection, a timeout, a refused sender, recipient or
+    message, a malformed message) raises ``MailDeliveryError`` whose details carry a ``reason``
+    and, when the server answered, its ``smtp_code`` and ``smtp_error``; the original exception is
+    chained.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        sender: str,
+        username: str | None = None,
+        password: str | None = None,
+        starttls: bool = False,
+        timeout: float = 10,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.sender = sender
+        self.username = username
+        self.password = password
+        self.starttls = starttls
+        self.timeout = timeout
+
+    def send(self, message: MailMessage) -> None:
+        """Send the message or raise ``MailDeliveryError``."""
+        email = self._build(message)
+        where = {"message_id": message.id, "host": self.host, "port": self.port}
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                if self.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if self.username is not None:
+                    smtp.login(self.username, self.password or "")
+                smtp.send_message(
+                    email, from_addr=parseaddr(self.sender)[1], to_addrs=[str(message.to)]
+                )
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reply = next(iter(exc.recipients.values()), (0, b""))
+            raise MailDeliveryError(
+                f"The SMTP server refused the recipient {message.to}: {code} {_text(reply)}",
+                reason="recipient_refused",
+                smtp_code=code,
+                smtp_error=_text(reply),
+                **where,
+            ) from exc
+        except smtplib.SMTPResponseException as exc:
+            # Sender refused, data refused, authentication failed, or any other error reply.
+            raise MailDeliveryError(
+                f"The SMTP server refused the message: {exc.smtp_code} {_text(exc.smtp_error)}",
+                reason="refused",
+                smtp_code=exc.smtp_code,
+                smtp_error=_text(exc.smtp_error),
+                **where,
+            ) from exc
+        except smtplib.SMTPServerDisconnected as exc:
+            # Also what a read timeout becomes once connected.
+            raise MailDeliveryError(
+                f"The SMTP server {self.host}:{self.port} closed the connection: {exc}",
+                reason="connection_failed",
+                error=str(exc),
+                **where,
+            ) from exc
+        except smtplib.SMTPException as exc:
+            raise MailDeliveryError(
+                f"SMTP delivery failed: {exc}", reason="smtp_error", error=str(exc), **where
+            ) from exc
+        except OSError as exc:
+            # After the SMTP errors on purpose: they subclass OSError too.
+            raise MailDeliveryError(
+                f"Could not reach the SMTP server {self.host}:{self.port}: {exc}",
+                reason="connection_failed",
+                error=str(exc),
+                **where,
+            ) from exc
+
+    def _build(self, message: MailMessage) -> EmailMessage:
+        try:
+            email = EmailMessage()
+            email["From"] = self.sender
+            email["To"] = str(message.to)
+            email["Subject"] = message.subject
+            email["Date"] = formatdate(usegmt=True)
+            domain = parseaddr(self.sender)[1].rpartition("@")[2] or "ticketdomain"
+            # The same id always gives the same Message-ID, so a receiver can drop a resend.
+            email["Message-ID"] = f"<{quote(message.id, safe='')}@{domain}>"
+            # Quoted-printable keeps the body 7-bit: no need for the server's 8BITMIME.
+            email.set_content(
+                message.body, subtype="plain", charset="utf-8", cte="quoted-printable"
+            )
+            for attachment in message.attachments:
+                maintype, _, subtype = attachment.media_type.partition("/")
+                if not maintype or not subtype:
+                    raise ValueError(f"{attachment.media_type!r} is not a media type.")
+                email.add_attachment(
+                    attachment.content, maintype, subtype, filename=attachment.filename
+                )
+        except (ValueError, TypeError) as exc:
+            # The email package refuses line breaks in headers and malformed media types.
+            raise MailDeliveryError(
+                f"This message cannot be sent as an email: {exc}",
+                message_id=message.id,
+                reason="invalid_message",
+            ) from exc
+        return email
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
