@@ -1,0 +1,46 @@
+"""The built wheel carries every package of the source tree, typed, and no stray top level."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def source_packages() -> set[str]:
+    found = set()
+    for init in (ROOT / "src" / "ticketdomain").rglob("__init__.py"):
+        found.add(str(init.parent.relative_to(ROOT / "src")))
+    for init in (ROOT / "src" / "adapters").glob("*/**/__init__.py"):
+        found.add(str(init.parent.relative_to(ROOT / "src" / "adapters")))
+    return found
+
+
+def test_the_wheel_ships_every_package_with_its_type_marker(tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("ticketdomain-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    shipped = {str(Path(n).parent) for n in names if n.endswith("/__init__.py")}
+    assert source_packages() <= shipped
+    top_levels = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert top_levels == {p.split("/")[0] for p in source_packages()}
+    assert "adapters" not in top_levels and "tests" not in top_levels
+    for top in top_levels:
+        assert f"{top}/py.typed" in names
