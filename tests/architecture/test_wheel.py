@@ -21,6 +21,11 @@ def source_packages() -> set[str]:
 
 
 def test_the_wheel_ships_every_package_with_its_type_marker(tmp_path: Path) -> None:
+    # Build from a clean copy: an in-tree build/ directory would hide a missing package.
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT / "src", tree / "src", ignore=shutil.ignore_patterns("*.egg-info"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, tree / name)
     subprocess.run(
         [
             sys.executable,
@@ -31,7 +36,7 @@ def test_the_wheel_ships_every_package_with_its_type_marker(tmp_path: Path) -> N
             "--no-deps",
             "-w",
             str(tmp_path),
-            str(ROOT),
+            str(tree),
         ],
         check=True,
         capture_output=True,
