@@ -91,6 +91,8 @@ class HoldingAccount:
 
     def charge(self, order_id: str, amount: Money, at: datetime) -> None:
         """Charge an order; refused when it would take the outstanding amount over the limit."""
+        if amount.amount < 0:
+            raise AmountInvalidError("A charge is not negative.", amount=str(amount))
         after = self.outstanding + amount
         if self.credit_limit is not None and after > self.credit_limit:
             available = self.credit_limit - self.outstanding

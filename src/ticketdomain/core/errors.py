@@ -43,6 +43,10 @@ class TicketDomainError(Exception):
 
     __hash__ = Exception.__hash__
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors cross process boundaries (workers, queues); rebuild them from their parts.
+        return (rebuild_error, (self.code, self.message, self.details))
+
 
 def error_class_for(code: str) -> type[TicketDomainError]:
     """The error class registered under ``code`` (the root class for an unknown code)."""

@@ -299,6 +299,12 @@ class Ticket:
 
     def reissue_barcode(self, new_barcode: str) -> None:
         """Revoke the live barcode (it never validates again) and take a new one."""
+        if self.state in (TicketState.CANCELLED, TicketState.CONTROLLED):
+            raise _refuse("ticket", self.id, self.state, "reissue a barcode for")
+        if new_barcode == self.barcode or new_barcode in self.revoked_barcodes:
+            raise StateTransitionError(
+                "A barcode is never issued twice.", id=self.id, action="reissue a barcode for"
+            )
         if self.barcode is not None:
             self.revoked_barcodes = (*self.revoked_barcodes, self.barcode)
         self.barcode = new_barcode

@@ -151,3 +151,13 @@ def test_authorization_errors_round_trip(cls: type[TicketDomainError]) -> None:
     rebuilt = rebuild_error(cls.code, "Not yours.", {"id": "order-1"})
     assert isinstance(rebuilt, cls) and isinstance(rebuilt, PermissionError)
     assert rebuilt == cls("Not yours.", id="order-1")
+
+
+def test_every_error_survives_pickling_across_processes() -> None:
+    import pickle
+
+    from ticketdomain.core.errors import NotFoundError, SalesPointAccessDeniedError
+
+    for error in (NotFoundError("order", "o1"), SalesPointAccessDeniedError("no", relay_id="r")):
+        again = pickle.loads(pickle.dumps(error))
+        assert again == error and again.code == error.code

@@ -408,3 +408,19 @@ def test_places_are_counted_per_performance(lines: tuple[LineRequest, ...]) -> N
         assert places == sum(
             line.quantity for line in lines if line.performance_id == performance_id
         )
+
+
+def test_a_cancelled_ticket_never_gets_a_live_barcode_again() -> None:
+    import pytest as _pytest
+
+    from ticketdomain.core.errors import StateTransitionError
+    from ticketdomain.core.sales import Ticket
+
+    ticket = Ticket("t", "o", "ord", "l", "sp", "p", "pr", "ta", "s", "s", barcode="A")
+    ticket.reissue_barcode("B")
+    with _pytest.raises(StateTransitionError):
+        ticket.reissue_barcode("A")  # revoked once, revoked forever
+    ticket.cancel()
+    with _pytest.raises(StateTransitionError):
+        ticket.reissue_barcode("C")
+    assert ticket.barcode is None and ticket.revoked_barcodes == ("A", "B")
