@@ -1,3 +1,4 @@
+import shutil
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,12 +14,23 @@ from ticketdomain.testing.contracts import StorageContract, a_quota
 from ticketdomain_sqlalchemy import SqlAlchemyStorage, metadata
 
 
+@pytest.fixture(scope="module")
+def empty_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database file with the schema, created once and copied for each test (faster)."""
+    path = tmp_path_factory.mktemp("sqlite") / "empty.db"
+    storage = SqlAlchemyStorage.sqlite(path)
+    storage.create_schema()
+    storage.close()  # the last connection out checkpoints the WAL into the file
+    return path
+
+
 class TestSqliteStorage(StorageContract):
     detects_stale_versions = True
 
     def make_storage(self) -> Storage:
-        self.sqlite = SqlAlchemyStorage.sqlite(self.tmp_path / "ticketdomain.db")
-        self.sqlite.create_schema()
+        path = self.tmp_path / "ticketdomain.db"
+        shutil.copyfile(self.request.getfixturevalue("empty_database"), path)
+        self.sqlite = SqlAlchemyStorage.sqlite(path)
         return self.sqlite
 
     def cleanup_storage(self) -> None:
@@ -50,9 +62,15 @@ def test_tables_are_prefixed_and_no_domain_class_is_mapped(tmp_path: Path) -> No
     storage.close()
 
 
-def test_a_unit_of_work_holds_the_write_lock_from_its_first_statement(tmp_path: Path) -> None:
+@pytest.mark.parametrize("own_engine", [False, True], ids=["sqlite()", "host engine"])
+def test_a_unit_of_work_holds_the_write_lock_from_its_first_statement(
+    tmp_path: Path, own_engine: bool
+) -> None:
     path = tmp_path / "td.db"
-    storage = SqlAlchemyStorage.sqlite(path)
+    if own_engine:
+        storage = SqlAlchemyStorage(create_engine(f"sqlite:///{path}"))
+    else:
+        storage = SqlAlchemyStorage.sqlite(path)
     storage.create_schema()
     with storage.unit_of_work() as uow:
         uow.quotas.get("quota-agencies")  # a read starts BEGIN IMMEDIATE
@@ -60,7 +78,7 @@ def test_a_unit_of_work_holds_the_write_lock_from_its_first_statement(tmp_path: 
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             other.execute("BEGIN IMMEDIATE")
         other.close()
-    storage.close()
+    storage.engine.dispose()
 
 
 def test_a_writer_kept_waiting_too_long_gets_a_concurrency_error(tmp_path: Path) -> None:

@@ -40,21 +40,27 @@ from ticketdomain_sqlalchemy._schema import metadata
 DEFAULT_BUSY_TIMEOUT = 30.0
 
 
+def _begin_immediate(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def configure_sqlite(engine: Engine, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
-    """Make a SQLite engine fit for concurrent units of work.
+    """Make a SQLite engine fit for concurrent units of work (once; later calls do nothing).
 
-    Every transaction starts with ``BEGIN IMMEDIATE``, so writers queue up (for at most
-    ``busy_timeout`` seconds) instead of failing when a read transaction tries to write; the
-    journal is WAL so that readers do not block the writer; foreign keys are enforced.
-    :meth:`SqlAlchemyStorage.sqlite` does this already; call it for an engine of your own.
+    Every transaction starts with ``BEGIN IMMEDIATE``, so that reads are isolated and writers
+    queue up (for at most ``busy_timeout`` seconds) instead of failing when a read transaction
+    tries to write; the journal is WAL so that readers outside units of work do not block the
+    writer; foreign keys are enforced. :class:`SqlAlchemyStorage` applies this to every SQLite
+    engine it is given, since without it pysqlite runs SELECTs outside any transaction.
     """
+    if event.contains(engine, "begin", _begin_immediate):
+        return
 
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
         legacy = getattr(sqlite3, "LEGACY_TRANSACTION_CONTROL", None)  # Python 3.12+
         if legacy is not None:
             dbapi_connection.autocommit = legacy
-        # pysqlite must not emit its own BEGIN: the "begin" hook below does.
+        # pysqlite must not emit its own BEGIN: the "begin" hook does.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
@@ -64,9 +70,8 @@ def configure_sqlite(engine: Engine, *, busy_timeout: float = DEFAULT_BUSY_TIMEO
         finally:
             cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "begin", _begin_immediate)
 
 
 class SqlAlchemyUnitOfWork:
@@ -156,14 +161,17 @@ class SqlAlchemyUnitOfWork:
 class SqlAlchemyStorage:
     """Storage in a relational database through SQLAlchemy Core (SQLite or PostgreSQL).
 
-    ``engine`` is where the tables live; ``session_factory`` lets a host hand in its own
-    configured ``sessionmaker`` (each unit of work opens one session from it); by default one
-    is made from the engine. Nothing is created at import and no global state is kept.
+    ``engine`` is where the tables live (a SQLite engine gets :func:`configure_sqlite`);
+    ``session_factory`` lets a host hand in its own configured ``sessionmaker`` (each unit of
+    work opens one session from it); by default one is made from the engine. Nothing is
+    created at import and no global state is kept.
     """
 
     def __init__(
         self, engine: Engine, *, session_factory: sessionmaker[Session] | None = None
     ) -> None:
+        if engine.dialect.name == "sqlite":
+            configure_sqlite(engine)
         self._engine = engine
         self._session_factory = session_factory or sessionmaker(bind=engine, autoflush=False)
         self._owns_engine = False

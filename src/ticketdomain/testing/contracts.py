@@ -38,7 +38,7 @@ from ticketdomain.core.catalog import (
     Tariff,
 )
 from ticketdomain.core.contacts import ContactRole, Email, Individual, PersonName, Structure
-from ticketdomain.core.errors import ConcurrencyError
+from ticketdomain.core.errors import ConcurrencyError, CreditLimitExceededError
 from ticketdomain.core.invoices import Invoice, issue_credit_note, issue_invoice
 from ticketdomain.core.mail import Attachment, MailMessage
 from ticketdomain.core.money import Money, VatRate
@@ -1424,6 +1424,36 @@ class StorageContract:
         assert sum(_in_threads(buyers, buy)) == capacity
         with self.uow() as uow:
             assert uow.tickets.sold_places("perf-race", None) == capacity
+
+    def test_concurrent_charges_never_take_an_account_over_its_limit(self) -> None:
+        self._parallel_only()
+        buyers = self.parallel_workers
+        account = HoldingAccount("acc-race", ORG, STRUCTURE, CHF, credit_limit=chf("250.00"))
+        self.given(accounts=account)
+        start = threading.Barrier(buyers, timeout=30)
+
+        def order(n: int) -> bool:
+            start.wait()
+
+            def attempt() -> bool:
+                with self.uow() as uow:
+                    locked = uow.accounts.for_structure_for_update(ORG, STRUCTURE)
+                    assert locked is not None
+                    try:
+                        locked.charge(f"ord-race-{n}", chf("100.00"), hours(n))
+                    except CreditLimitExceededError:
+                        return False
+                    time.sleep(0.002)
+                    uow.accounts.update(locked)
+                    uow.commit()
+                    return True
+
+            return _retrying(attempt)
+
+        assert sum(_in_threads(buyers, order)) == 2
+        stored = self.load("accounts", "acc-race")
+        assert stored.outstanding == chf("200.00")
+        assert [e.sequence for e in stored.entries] == [1, 2]
 
     def test_concurrent_invoices_get_gapless_numbers(self) -> None:
         self._parallel_only()
