@@ -124,7 +124,8 @@ def main(out: Path) -> None:
         )
     )
     step(
-        f"operator set up {opera.name} ({opera.currency}) with agency sales point {sales_point.name!r}"
+        f"operator set up {opera.name} ({opera.currency}) "
+        f"with agency sales point {sales_point.name!r}"
     )
     hotel = d.contacts.create_structure(CreateStructure(institution.id, "Hotel Beau-Rivage"))
     alice = d.contacts.create_individual(
@@ -178,7 +179,8 @@ def main(out: Path) -> None:
     catalog = d.sales.view_catalog(ViewCatalog(alice_s))
     entry = catalog.entries[0]
     step(
-        f"Alice logged in and sees {entry.activity} / {entry.tariff} at {entry.price}, {entry.available} places"
+        f"Alice logged in and sees {entry.activity} / {entry.tariff} at {entry.price}, "
+        f"{entry.available} places"
     )
 
     on_account = d.sales.place_order(
@@ -245,8 +247,8 @@ def main(out: Path) -> None:
     expired = d.sales.process_due_expiries(ProcessDueExpiries())
     after = d.sales.view_catalog(ViewCatalog(bob_s)).entries[0].available
     step(
-        f"Bob's reservation of 6 expired after 3 days ({len(expired.reservations_expired)} expired): "
-        f"available {before} -> {after}"
+        f"Bob's reservation of 6 (deadline {held.deadline:%Y-%m-%d %H:%M}) expired after 3 days "
+        f"({len(expired.reservations_expired)} expired): available {before} -> {after}"
     )
 
     # --- back office: account, invoice, payments -------------------------------------------
@@ -257,7 +259,7 @@ def main(out: Path) -> None:
     )
     invoice = d.accounts.issue_invoice(IssueInvoice(operator, hotel.id))
     vat = ", ".join(
-        f"VAT {row.vat_rate}: net {row.net} + {row.vat} = {row.gross}"
+        f"VAT {(Decimal(row.vat_rate) * 100).normalize():f} %: net {row.net} + VAT {row.vat} = {row.gross}"
         for row in invoice.vat_breakdown
     )
     step(
@@ -266,9 +268,8 @@ def main(out: Path) -> None:
     first = d.accounts.record_payment(
         RecordPayment(operator, hotel.id, chf("300.00"), "BANK-2026-0311")
     )
-    step(
-        f"first payment {first.amount}: {invoice.total.amount - first.allocations[0].amount.amount} CHF still due"
-    )
+    due = invoice.total - first.allocations[0].amount
+    step(f"first payment {first.amount} goes to invoice no. {invoice.number}: {due} still due")
     second = d.accounts.record_payment(
         RecordPayment(operator, hotel.id, chf("174.00"), "BANK-2026-0325")
     )
@@ -282,8 +283,8 @@ def main(out: Path) -> None:
     (out / "sales-report.csv").write_text(report.to_csv())
     per_relay = ", ".join(f"{t.key} {t.quantity} seats {t.amount}" for t in report.by_relay)
     step(
-        f"sales report: {len(report.rows)} lines, {report.total.quantity} seats, {report.total.amount} "
-        f"({per_relay}); written to sales-report.csv"
+        f"sales report: {len(report.rows)} lines, {report.total.quantity} seats, "
+        f"{report.total.amount} ({per_relay}); written to sales-report.csv"
     )
     sent = d.mail.dispatch_mail(DispatchMail())
     step(f"{len(sent.sent)} mail(s) delivered to {out / 'mail'} (transfer notice {moved.mail_id})")
