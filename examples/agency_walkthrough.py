@@ -259,7 +259,8 @@ def main(out: Path) -> None:
     )
     invoice = d.accounts.issue_invoice(IssueInvoice(operator, hotel.id))
     vat = ", ".join(
-        f"VAT {(Decimal(row.vat_rate) * 100).normalize():f} %: net {row.net} + VAT {row.vat} = {row.gross}"
+        f"VAT {(Decimal(row.vat_rate) * 100).normalize():f} %: "
+        f"net {row.net} + VAT {row.vat} = {row.gross}"
         for row in invoice.vat_breakdown
     )
     step(
