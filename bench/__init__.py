@@ -1,0 +1,1 @@
+"""Benchmarks of ticketdomain (``make bench``)."""
