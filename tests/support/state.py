@@ -8,17 +8,32 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from ticketdomain.core.errors import TicketDomainError
+from ticketdomain.ports.storage import Storage
 from ticketdomain.testing.domain import FakeWorld
 from ticketdomain.testing.memory import InMemoryStorage
+from ticketdomain_sqlalchemy import SqlAlchemyStorage, metadata
+
+
+def stored(storage: Storage) -> object:
+    """Everything the storage holds, comparable with ``==``."""
+    if isinstance(storage, InMemoryStorage):
+        return storage.snapshot()
+    assert isinstance(storage, SqlAlchemyStorage)
+    with storage.engine.connect() as connection:
+        return {
+            table.name: sorted(
+                (tuple(row) for row in connection.execute(sa.select(table))), key=repr
+            )
+            for table in metadata.sorted_tables
+        }
 
 
 def observed(world: FakeWorld) -> dict[str, Any]:
-    storage = world.storage
-    assert isinstance(storage, InMemoryStorage)
     return {
-        "storage": storage.snapshot(),
+        "storage": stored(world.storage),
         "charges": list(world.payments.charges),
         "refunds": list(world.payments.refunds),
         "documents": copy.deepcopy(world.documents.documents),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -33,8 +35,11 @@ from ticketdomain import (
     ViewHoldingAccount,
 )
 from ticketdomain.core.errors import CreditLimitExceededError, QuotaExhaustedError
+from ticketdomain.ports.storage import Storage
 from ticketdomain.services.commands import ListOrders as ListReservations
+from ticketdomain.testing import InMemoryStorage
 from ticketdomain.testing.domain import build_fake_world
+from ticketdomain_sqlalchemy import SqlAlchemyStorage
 
 quantities = st.integers(min_value=1, max_value=10)
 
@@ -44,9 +49,12 @@ class AgencySales(RuleBasedStateMachine):
 
     agency: Agency
 
+    def make_storage(self) -> Storage:
+        return InMemoryStorage()
+
     @initialize()
     def set_up(self) -> None:
-        self.agency = set_up_agency(build_fake_world())
+        self.agency = set_up_agency(build_fake_world(self.make_storage()))
         self.d = self.agency.world.domain
         self.sessions = [self.agency.alice, self.agency.bob, self.agency.carol]
         self.tariffs = [self.agency.agency_tariff_id, self.agency.full_id]
@@ -265,3 +273,27 @@ AgencySales.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestAgencySales = AgencySales.TestCase
+
+
+class AgencySalesOnSqlite(AgencySales):
+    """The same rules on a SQLite file (fewer examples: each builds a database)."""
+
+    def make_storage(self) -> Storage:
+        self.folder = tempfile.TemporaryDirectory()
+        self.sqlite = SqlAlchemyStorage.sqlite(Path(self.folder.name) / "rules.sqlite3")
+        self.sqlite.create_schema()
+        return self.sqlite
+
+    def teardown(self) -> None:
+        if hasattr(self, "sqlite"):
+            self.sqlite.close()
+            self.folder.cleanup()
+
+
+AgencySalesOnSqlite.TestCase.settings = settings(
+    max_examples=8,
+    stateful_step_count=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestAgencySalesOnSqlite = AgencySalesOnSqlite.TestCase
