@@ -62,6 +62,7 @@ from ticketdomain.core.errors import (
     rebuild_error,
 )
 from ticketdomain.core.money import Money
+from ticketdomain.services.app import COMMAND_TYPES
 
 __all__ = [
     "CommandTypeUnknownError",
@@ -500,13 +501,13 @@ def unstructure_command(
 
 
 def structure_command(
-    data: Any, command_types: Iterable[type[Any]], *, converter: cattrs.Converter | None = None
+    data: Any,
+    command_types: Iterable[type[Any]] | None = None,
+    *,
+    converter: cattrs.Converter | None = None,
 ) -> Any:
     """The command ``data`` names (``{"type": "PlaceOrder", "data": {...}}``) among
-    ``command_types``; pass ``TicketDomain.command_types()``.
-
-    (The list is an argument because import-linter keeps this module independent of
-    ``ticketdomain.services``, where the commands and ``TicketDomain`` live.)
+    ``command_types`` (by default every command of the public API).
 
     Raises :class:`CommandTypeUnknownError` for a type that is none of ``command_types``, and
     what :func:`structure` raises for data that does not fit the command.
@@ -519,7 +520,7 @@ def structure_command(
             errors=[f"expected the keys 'type' and 'data', got {keys} @ $"],
         )
     name = data["type"]
-    known = {cls.__name__: cls for cls in command_types}
+    known = {cls.__name__: cls for cls in command_types or COMMAND_TYPES}
     cls = known.get(name) if isinstance(name, str) else None
     if cls is None:
         raise CommandTypeUnknownError(

@@ -331,9 +331,9 @@ class SalesService:
                 order.total, sale.card, sale.idempotency_key or order.id
             )
             order.payment_reference = receipt.reference
-        uow.orders.add(order)
-        uow.tickets.add_many(tickets)
         try:
+            uow.orders.add(order)
+            uow.tickets.add_many(tickets)
             if document is not None:
                 assert order.document_id is not None
                 self.adapters.documents.put(order.document_id, document)
