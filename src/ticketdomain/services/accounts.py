@@ -77,9 +77,10 @@ class AccountService:
         with self.adapters.storage.unit_of_work() as uow:
             organization = organization_of(uow, command.operator)
             self._structure(uow, organization, command.structure_id)
-            account = uow.accounts.for_structure(
-                organization.id, command.structure_id
-            ) or HoldingAccount("", organization.id, command.structure_id, organization.currency)
+            stored = uow.accounts.for_structure(organization.id, command.structure_id)
+            account = stored or HoldingAccount(
+                "", organization.id, command.structure_id, organization.currency
+            )
             orders = tuple(
                 r.OrderSummary(
                     id=order.id,
@@ -90,7 +91,7 @@ class AccountService:
                     payment_method=order.payment_method,
                     state=order.state,
                     invoice_id=order.invoice_id,
-                    settled=not order.is_cancelled and is_settled(uow, order),
+                    settled=not order.is_cancelled and is_settled(order, stored),
                 )
                 for order in uow.orders.for_structure(organization.id, command.structure_id)
             )

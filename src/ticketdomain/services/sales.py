@@ -53,13 +53,13 @@ from ticketdomain.services._context import (
 )
 
 
-def is_settled(uow: UnitOfWork, order: Order) -> bool:
-    """Card orders are paid at once; holding-account orders once their invoice is covered."""
+def is_settled(order: Order, account: HoldingAccount | None) -> bool:
+    """Card orders are paid at once; holding-account orders once their invoice is covered
+    (``account`` is the structure's holding account with the order's organization)."""
     if not order.on_account:
         return True
     if order.invoice_id is None:
         return False
-    account = uow.accounts.for_structure(order.organization_id, order.structure_id)
     return account is not None and account.remaining_on(order.invoice_id).is_zero
 
 
@@ -644,7 +644,10 @@ class SalesService:
         sales_point = need(
             uow.sales_points.get(order.sales_point_id), "sales_point", order.sales_point_id
         )
-        if not sales_point.policy.admit_before_settlement and not is_settled(uow, order):
+        if sales_point.policy.admit_before_settlement or not order.on_account:
+            return
+        account = uow.accounts.for_structure(order.organization_id, order.structure_id)
+        if not is_settled(order, account):
             raise OrderNotSettledError(
                 "Tickets of this order are printed once its invoice is settled.",
                 order_id=order.id,
