@@ -4,6 +4,13 @@ A unit of work is one transaction: it rolls back unless ``commit()`` is called. 
 loads an aggregate and keeps it locked against other units of work until the end of the
 transaction; callers lock several aggregates of one kind in sorted id order to avoid deadlocks.
 Aggregates are plain domain objects: a changed one is written back with ``update``.
+
+Every adapter also guarantees (the contract suite in ``ticketdomain.testing.contracts`` checks
+it): ``add`` of an existing id and ``update`` of an unknown one raise ``ConcurrencyError``; so do
+a barcode given to a second ticket, an invoice number issued twice in one organization and a
+second holding account for one structure and organization; after a ``ConcurrencyError`` the unit
+of work can only be left (a database may have aborted the transaction). Lists whose order is not
+stated come in no particular order.
 """
 
 from __future__ import annotations
@@ -44,7 +51,9 @@ class Repository(Protocol[T]):
 
 
 class StructureRepository(Repository[Structure], Protocol):
-    def children(self, structure_id: str) -> list[Structure]: ...
+    def children(self, structure_id: str) -> list[Structure]:
+        """The direct sub-structures."""
+        ...
 
 
 class IndividualRepository(Repository[Individual], Protocol):
@@ -197,9 +206,13 @@ class Outbox(Protocol):
         """Unsent messages, oldest first, locked so that two dispatchers never send one twice."""
         ...
 
-    def mark_sent(self, message_id: str, at: datetime) -> None: ...
+    def mark_sent(self, message_id: str, at: datetime) -> None:
+        """Record the delivery (an unknown id is ignored)."""
+        ...
 
-    def mark_failed(self, message_id: str, error: str) -> None: ...
+    def mark_failed(self, message_id: str, error: str) -> None:
+        """Record a failed attempt; the message stays pending (an unknown id is ignored)."""
+        ...
 
     def get(self, message_id: str) -> OutboxItem | None: ...
 
