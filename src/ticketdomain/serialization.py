@@ -5,7 +5,7 @@ and results stay plain attrs classes and this module knows how to turn them into
 ``json.dumps`` takes as is (dicts, lists, strings, integers, booleans and ``None``) and back::
 
     data = unstructure_command(PlaceOrder(...))   # {"type": "PlaceOrder", "data": {...}}
-    command = structure_command(json.loads(text), TicketDomain.command_types())
+    command = structure_command(json.loads(text))   # any command of the public API
 
 The formats, chosen to be exact and deterministic:
 
