@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from types import TracebackType
 from typing import Any, Self
 
@@ -32,8 +33,10 @@ from ticketdomain.ports.storage import (
     TariffRepository,
     TicketRepository,
 )
+from ticketdomain_sqlalchemy import _migrations
 from ticketdomain_sqlalchemy import _repositories as r
 from ticketdomain_sqlalchemy._errors import translated
+from ticketdomain_sqlalchemy._migrations import VERSION_TABLE
 from ticketdomain_sqlalchemy._schema import metadata
 
 #: how long a SQLite writer waits for another one before giving up, in seconds
@@ -42,6 +45,21 @@ DEFAULT_BUSY_TIMEOUT = 30.0
 
 def _begin_immediate(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _use_wal(cursor: Any, busy_timeout: float) -> None:
+    # Switching a new file to WAL needs an exclusive lock, and SQLite refuses it at once,
+    # without waiting, while another process writes (as when processes start together on a
+    # new file and one is migrating it): retry until the busy timeout. Once WAL, it stays.
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def configure_sqlite(engine: Engine, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
@@ -66,7 +84,7 @@ def configure_sqlite(engine: Engine, *, busy_timeout: float = DEFAULT_BUSY_TIMEO
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _use_wal(cursor, busy_timeout)
         finally:
             cursor.close()
 
@@ -181,7 +199,8 @@ class SqlAlchemyStorage:
         cls, path: str | os.PathLike[str], *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
     ) -> Self:
         """The embedded default: a SQLite file database, WAL journal, foreign keys on, writers
-        serialized with ``BEGIN IMMEDIATE``. Call :meth:`create_schema` on a new file."""
+        serialized with ``BEGIN IMMEDIATE``. Call :meth:`upgrade` (or :meth:`create_schema`)
+        before use."""
         database = os.fspath(path)
         if database in ("", ":memory:"):
             # Each pooled connection would get its own empty database.
@@ -199,13 +218,32 @@ class SqlAlchemyStorage:
     def engine(self) -> Engine:
         return self._engine
 
+    def upgrade(self, revision: str = "head") -> None:
+        """Migrate the ``td_`` tables to ``revision`` (by default the newest) with Alembic.
+
+        What a host runs at each deployment, before serving: it creates the tables in an empty
+        database, applies the revisions shipped since the one recorded in
+        ``td_alembic_version``, and does nothing when that one is already ``revision``. Tables
+        made by :meth:`create_schema` of a release without migrations are taken as revision
+        ``0001``. All of it is one transaction; on PostgreSQL an advisory lock makes processes
+        that start together wait for each other instead of migrating twice.
+        """
+        _migrations.upgrade(self._engine, revision)
+
     def create_schema(self) -> None:
-        """Create the ``td_`` tables that do not exist yet."""
-        metadata.create_all(self._engine)
+        """Make the ``td_`` tables: the quickest way for tests and the embedded SQLite default.
+
+        An empty database gets the current tables in one go and is recorded as migrated to the
+        newest revision, so that :meth:`upgrade` takes over from there; on a database that
+        already has tables this is :meth:`upgrade`.
+        """
+        _migrations.create_schema(self._engine)
 
     def drop_schema(self) -> None:
-        """Drop every ``td_`` table, with its data."""
-        metadata.drop_all(self._engine)
+        """Drop every ``td_`` table, with its data, and the record of migrations."""
+        with self._engine.begin() as connection:
+            metadata.drop_all(connection)
+            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {VERSION_TABLE}")
 
     def unit_of_work(self) -> SqlAlchemyUnitOfWork:
         """A new unit of work; use it as a context manager."""
