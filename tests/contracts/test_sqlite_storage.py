@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ticketdomain.core.errors import ConcurrencyError
 from ticketdomain.ports.storage import Storage
 from ticketdomain.testing.contracts import StorageContract, a_quota
-from ticketdomain_sqlalchemy import SqlAlchemyStorage, metadata
+from ticketdomain_sqlalchemy import VERSION_TABLE, SqlAlchemyStorage, metadata
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_tables_are_prefixed_and_no_domain_class_is_mapped(tmp_path: Path) -> No
     storage.create_schema()
     names = inspect(storage.engine).get_table_names()
     assert names and all(name.startswith("td_") for name in names)
-    assert set(names) == set(metadata.tables)
+    assert set(names) == {*metadata.tables, VERSION_TABLE}
     storage.drop_schema()
     assert inspect(storage.engine).get_table_names() == []
     storage.close()
