@@ -406,16 +406,6 @@ class SalesService:
             sales_point = need(
                 uow.sales_points.get(option.sales_point_id), "sales_point", option.sales_point_id
             )
-            if option.is_due(now):
-                option.lapse(now)
-                uow.options.update(option)
-                uow.commit()
-                raise StateTransitionError(
-                    f"Option {option.id} lapsed at {option.expires_at.isoformat()}.",
-                    id=option.id,
-                    state="lapsed",
-                    action="grant",
-                )
             option.require_open("grant", now)
             resolved = resolve_lines(uow, sales_point, option.lines, now)
             take_places(uow, sales_point, option.lines, now)
@@ -496,8 +486,8 @@ class SalesService:
     def confirm_reservation(self, command: c.ConfirmReservation) -> r.OrderView:
         """Turn a live reservation into an order; its places are already held."""
         with self.adapters.storage.unit_of_work() as uow:
-            reservation = self._own_reservation(uow, command.session, command.reservation_id)
             sales_point, relay = authorize_relay(uow, command.session)
+            reservation = self._own_reservation(uow, command.session, command.reservation_id)
             if reservation.sales_point_id != sales_point.id:
                 raise SalesPointAccessDeniedError(
                     "This reservation was made on another sales point.",

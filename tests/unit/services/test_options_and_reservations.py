@@ -153,3 +153,13 @@ def test_confirming_by_card_with_a_declined_card_keeps_the_reservation(agency: A
         )
     )
     assert order.payment_reference is not None
+
+
+def test_granting_a_lapsed_option_is_refused_even_before_the_expiry_job(agency: Agency) -> None:
+    d, w = agency.world.domain, agency.world
+    option = d.sales.request_option(RequestOption(agency.alice, lines(agency, 2)))
+    w.clock.advance(timedelta(days=7, seconds=1))
+    with refused(w, StateTransitionError) as caught:
+        d.sales.grant_option(GrantOption(agency.operator, option.id))
+    assert caught.value.details["state"] == "lapsed"
+    assert d.sales.process_due_expiries(ProcessDueExpiries()).options_lapsed == (option.id,)
