@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import secrets
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,8 @@ from sqlalchemy import Connection, create_engine, event, inspect
 
 from support.agency import set_up_agency
 from ticketdomain import LineRequest, PaymentMethod, PlaceOrder, ViewOrder
+from ticketdomain.core.accounts import EntryKind, LedgerEntry
+from ticketdomain.core.money import Money
 from ticketdomain.testing.domain import build_fake_world
 from ticketdomain_sqlalchemy import VERSION_TABLE, SqlAlchemyStorage, alembic_config, metadata
 from ticketdomain_sqlalchemy._migrations import migrating
@@ -120,24 +125,33 @@ def td_tables(storage: SqlAlchemyStorage) -> set[str]:
     return {name for name in inspect(storage.engine).get_table_names() if name.startswith("td_")}
 
 
+def _unquoted(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    # A batch migration renames its rebuilt table into place, and SQLite then writes the new
+    # name quoted in the stored CREATE TABLE: the same table.
+    kind, name, table, sql = row
+    if kind == "table" and sql is not None:
+        sql = re.sub(rf'^CREATE TABLE "{re.escape(name)}" ', f"CREATE TABLE {name} ", sql)
+    return (kind, name, table, sql)
+
+
 def snapshot(storage: SqlAlchemyStorage) -> list[Any]:
     """The schema as the database itself describes it, names, types, collations and
     predicates included."""
     with storage.engine.connect() as connection:
         if connection.dialect.name == "sqlite":
-            statements = ["SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"]
-        else:
-            statements = [
-                "SELECT table_name, column_name, ordinal_position, data_type,"
-                " character_maximum_length, numeric_precision, numeric_scale, collation_name,"
-                " is_nullable, column_default FROM information_schema.columns"
-                " WHERE table_schema = current_schema() ORDER BY 1, 3",
-                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)"
-                " FROM pg_constraint WHERE connamespace = current_schema()::regnamespace"
-                " ORDER BY 1, 2",
-                "SELECT tablename, indexname, indexdef FROM pg_indexes"
-                " WHERE schemaname = current_schema() ORDER BY 1, 2",
-            ]
+            master = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"
+            return [[_unquoted(tuple(row)) for row in connection.exec_driver_sql(master)]]
+        statements = [
+            "SELECT table_name, column_name, ordinal_position, data_type,"
+            " character_maximum_length, numeric_precision, numeric_scale, collation_name,"
+            " is_nullable, column_default FROM information_schema.columns"
+            " WHERE table_schema = current_schema() ORDER BY 1, 3",
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)"
+            " FROM pg_constraint WHERE connamespace = current_schema()::regnamespace"
+            " ORDER BY 1, 2",
+            "SELECT tablename, indexname, indexdef FROM pg_indexes"
+            " WHERE schemaname = current_schema() ORDER BY 1, 2",
+        ]
         return [[tuple(row) for row in connection.exec_driver_sql(s)] for s in statements]
 
 
@@ -198,11 +212,18 @@ def test_create_schema_makes_the_same_tables_as_the_migrations_and_records_head(
     assert snapshot(storage) == migrated
 
 
+def at_first_revision_without_version_table(storage: SqlAlchemyStorage) -> None:
+    """What create_schema() made in 0.1: the tables of revision 0001, no version table."""
+    storage.upgrade("0001")
+    with storage.engine.begin() as connection:
+        connection.exec_driver_sql(f"DROP TABLE {VERSION_TABLE}")
+
+
 def test_tables_made_before_migrations_existed_are_taken_as_the_first_revision(
     storage: SqlAlchemyStorage,
 ) -> None:
-    # What create_schema() did in 0.1: create_all, no version table.
-    metadata.create_all(storage.engine)
+    at_first_revision_without_version_table(storage)
+    assert revision(storage) is None
     storage.upgrade()
     assert revision(storage) == HEAD
     assert differences(storage) == []
@@ -294,6 +315,139 @@ def test_the_services_run_on_a_migrated_database(storage: SqlAlchemyStorage) -> 
     assert sales.view_order(ViewOrder(agency.alice, order.id)) == order
 
 
+# Rows written at revision 0001 with plain SQL: accounts had no running total then.
+ACCOUNT_AT_0001 = """
+INSERT INTO td_holding_accounts (id, organization_id, structure_id, currency,
+    credit_limit_amount, credit_limit_currency, unallocated_credit_amount,
+    unallocated_credit_currency, version)
+VALUES (:id, 'org-1', :structure_id, 'CHF', 500.00, 'CHF', 10.00, 'CHF', :version)
+"""
+ENTRY_AT_0001 = sa.text("""
+INSERT INTO td_ledger_entries (account_id, sequence, at, kind, amount_amount, amount_currency,
+    order_id, reference)
+VALUES (:account_id, :sequence, :at, :kind, :amount, 'CHF', :order_id, :reference)
+""").bindparams(
+    sa.bindparam("at", type_=sa.DateTime(timezone=True)),
+    sa.bindparam("amount", type_=sa.Numeric(14, 2)),
+)
+OPEN_INVOICE_AT_0001 = """
+INSERT INTO td_open_invoices (account_id, invoice_id, number, remaining_amount, remaining_currency)
+VALUES ('acc-busy', 'inv-1', 1, 90.10, 'CHF')
+"""
+
+AT = datetime(2026, 3, 14, 11, 0, tzinfo=UTC)
+
+
+def chf(amount: str) -> Money:
+    return Money(Decimal(amount), "CHF")
+
+
+# Amounts whose sum a float would not carry exactly.
+LEDGER_AT_0001 = [
+    LedgerEntry(1, AT, EntryKind.ORDER_CHARGED, chf("100.10"), "ord-1"),
+    LedgerEntry(2, AT, EntryKind.ORDER_CHARGED, chf("0.20"), "ord-2"),
+    LedgerEntry(3, AT, EntryKind.ORDER_CANCELLED, chf("-0.20"), "ord-2"),
+    LedgerEntry(4, AT, EntryKind.PAYMENT_RECEIVED, chf("-10.00"), None, "B1"),
+    LedgerEntry(5, AT, EntryKind.ORDER_CHARGED, chf("0.10"), "ord-3"),
+]
+
+
+def test_upgrading_fills_the_running_totals_from_the_ledger(storage: SqlAlchemyStorage) -> None:
+    storage.upgrade("0001")
+    naive_utc = AT.replace(tzinfo=None)
+    with storage.engine.begin() as connection:
+        connection.execute(
+            sa.text(ACCOUNT_AT_0001),
+            [
+                {"id": "acc-busy", "structure_id": "str-busy", "version": 6},
+                {"id": "acc-idle", "structure_id": "str-idle", "version": 0},
+            ],
+        )
+        connection.execute(
+            ENTRY_AT_0001,
+            [
+                {
+                    "account_id": "acc-busy",
+                    "sequence": e.sequence,
+                    # As the adapter writes it: UTC, naive on SQLite.
+                    "at": e.at if connection.dialect.name == "postgresql" else naive_utc,
+                    "kind": e.kind.value,
+                    "amount": e.amount.amount,
+                    "order_id": e.order_id,
+                    "reference": e.reference,
+                }
+                for e in LEDGER_AT_0001
+            ],
+        )
+        connection.execute(sa.text(OPEN_INVOICE_AT_0001))
+
+    storage.upgrade()
+    assert revision(storage) == HEAD
+    assert differences(storage) == []
+    accounts = metadata.tables["td_holding_accounts"]
+    with storage.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(
+                accounts.c.id,
+                accounts.c.balance_amount,
+                accounts.c.balance_currency,
+                accounts.c.entry_count,
+            ).order_by(accounts.c.id)
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("acc-busy", Decimal("90.20"), "CHF", 5),
+        ("acc-idle", Decimal("0.00"), "CHF", 0),
+    ]
+
+    # The storage loads the accounts from their new columns, the ledger from its rows, kept
+    # whole through the rebuild of the accounts table on SQLite.
+    with storage.unit_of_work() as uow:
+        busy = uow.accounts.for_structure_for_update("org-1", "str-busy")
+        idle = uow.accounts.get("acc-idle")
+        assert busy is not None and idle is not None
+        assert (busy.outstanding, busy.entry_count, busy.version) == (chf("90.20"), 5, 6)
+        assert busy.credit_limit == chf("500.00") and busy.credit == chf("10.00")
+        assert busy.remaining_on("inv-1") == chf("90.10")
+        assert busy.new_entries == []
+        assert uow.accounts.ledger("acc-busy") == LEDGER_AT_0001
+        assert Money.sum((e.amount for e in LEDGER_AT_0001), "CHF") == busy.outstanding
+        assert (idle.outstanding, idle.entry_count) == (chf("0.00"), 0)
+        assert uow.accounts.ledger("acc-idle") == []
+        # The next entry follows the ledger's last one.
+        busy.charge("ord-4", chf("9.80"), AT)
+        uow.accounts.update(busy)
+        uow.commit()
+    with storage.unit_of_work() as uow:
+        assert [e.sequence for e in uow.accounts.ledger("acc-busy")] == [1, 2, 3, 4, 5, 6]
+        reloaded = uow.accounts.get("acc-busy")
+        assert reloaded is not None
+        assert (reloaded.outstanding, reloaded.entry_count) == (chf("100.00"), 6)
+
+
+def test_downgrading_to_the_first_revision_keeps_the_ledger(storage: SqlAlchemyStorage) -> None:
+    storage.upgrade()
+    agency = set_up_agency(build_fake_world(storage))
+    lines = (LineRequest(agency.performance_id, agency.agency_tariff_id, 2),)
+    agency.world.domain.sales.place_order(
+        PlaceOrder(agency.alice, lines, PaymentMethod.HOLDING_ACCOUNT)
+    )
+    with storage.unit_of_work() as uow:
+        account = uow.accounts.for_structure(agency.organization_id, agency.hotel_id)
+        assert account is not None
+        ledger = uow.accounts.ledger(account.id)
+    with migrating(storage.engine) as connection:
+        command.downgrade(alembic_config(connection), "0001")
+    assert "balance_amount" not in {
+        c["name"] for c in inspect(storage.engine).get_columns("td_holding_accounts")
+    }
+    storage.upgrade()
+    with storage.unit_of_work() as uow:
+        again = uow.accounts.get(account.id)
+        assert again is not None
+        assert (again.outstanding, again.entry_count) == (account.outstanding, len(ledger))
+        assert uow.accounts.ledger(account.id) == ledger
+
+
 def add_column(connection: Connection, table: str, column: str) -> None:
     """A batch migration, as on SQLite: the table is copied, dropped and renamed."""
     operations = Operations(MigrationContext.configure(connection))
@@ -331,7 +485,12 @@ def test_the_sql_can_be_written_for_a_dba_without_a_database() -> None:
     assert "CREATE TABLE td_institutions" in sql
     assert 'id VARCHAR COLLATE "C" NOT NULL' in sql
     assert "WHERE NOT revoked" in sql
-    assert f"INSERT INTO {VERSION_TABLE} (version_num) VALUES ('{HEAD}')" in sql
+    assert "UPDATE td_holding_accounts SET" in sql  # 0002 fills the running totals
+    assert f"INSERT INTO {VERSION_TABLE} (version_num) VALUES ('0001')" in sql
+    assert sql.rstrip().endswith(
+        f"UPDATE {VERSION_TABLE} SET version_num='{HEAD}' WHERE {VERSION_TABLE}.version_num ="
+        " '0001';\n\nCOMMIT;"
+    )
 
 
 def test_the_environment_needs_a_connection_to_run_online() -> None:

@@ -1099,6 +1099,8 @@ class Tickets(_Repo[Ticket]):
 
 
 class Accounts(_Repo[HoldingAccount]):
+    """Accounts are loaded without their ledger: the row carries its running total."""
+
     table = s.accounts
     versioned = True
 
@@ -1110,23 +1112,32 @@ class Accounts(_Repo[HoldingAccount]):
             "currency": item.currency,
             **_money_values("credit_limit", item.credit_limit),
             **_money_values("unallocated_credit", item.credit),
+            **_money_values("balance", item.outstanding),
+            "entry_count": item.entry_count,
             "version": item.version,
         }
 
-    @staticmethod
-    def _entry_rows(account: HoldingAccount, entries: Sequence[LedgerEntry]) -> list[Values]:
-        return [
-            {
-                "account_id": account.id,
-                "sequence": e.sequence,
-                "at": e.at,
-                "kind": e.kind.value,
-                **_money_values("amount", e.amount),
-                "order_id": e.order_id,
-                "reference": e.reference,
-            }
-            for e in entries
-        ]
+    def _append_entries(self, items: Sequence[HoldingAccount]) -> None:
+        # Append-only: new entries are inserted, stored ones never rewritten; a sequence
+        # already stored is a duplicate key, hence a ConcurrencyError.
+        self._db.insert(
+            s.ledger_entries,
+            [
+                {
+                    "account_id": a.id,
+                    "sequence": e.sequence,
+                    "at": e.at,
+                    "kind": e.kind.value,
+                    **_money_values("amount", e.amount),
+                    "order_id": e.order_id,
+                    "reference": e.reference,
+                }
+                for a in items
+                for e in a.new_entries
+            ],
+        )
+        for a in items:
+            a.new_entries.clear()
 
     def _open_invoices(self, items: Sequence[HoldingAccount]) -> None:
         self._db.insert(
@@ -1144,28 +1155,19 @@ class Accounts(_Repo[HoldingAccount]):
         )
 
     def _add_children(self, items: Sequence[HoldingAccount]) -> None:
-        self._db.insert(
-            s.ledger_entries, [row for a in items for row in self._entry_rows(a, a.entries)]
-        )
+        self._append_entries(items)
         self._open_invoices(items)
 
     def _replace_children(self, item: HoldingAccount) -> None:
-        entries, opened = s.ledger_entries, s.open_invoices
-        # The ledger is append-only: only entries past the last stored sequence are new.
-        last = self._db.execute(
-            select(func.coalesce(func.max(entries.c.sequence), 0)).where(
-                entries.c.account_id == item.id
-            )
-        ).scalar_one()
-        new = [e for e in item.entries if e.sequence > last]
-        self._db.insert(entries, self._entry_rows(item, new))
+        opened = s.open_invoices
+        self._append_entries([item])
         self._db.execute(delete(opened).where(opened.c.account_id == item.id))
         self._open_invoices([item])
 
     def _build(self, rows: Rows) -> list[HoldingAccount]:
-        ids = _ids(rows)
-        entries = self._db.children(s.ledger_entries, "account_id", ids, "sequence")
-        opened = self._db.children(s.open_invoices, "account_id", ids, "number", "invoice_id")
+        opened = self._db.children(
+            s.open_invoices, "account_id", _ids(rows), "number", "invoice_id"
+        )
         return [
             HoldingAccount(
                 id=r["id"],
@@ -1173,17 +1175,8 @@ class Accounts(_Repo[HoldingAccount]):
                 structure_id=r["structure_id"],
                 currency=r["currency"],
                 credit_limit=_money_or_none(r, "credit_limit"),
-                entries=[
-                    LedgerEntry(
-                        sequence=e["sequence"],
-                        at=e["at"],
-                        kind=EntryKind(e["kind"]),
-                        amount=_money(e, "amount"),
-                        order_id=e["order_id"],
-                        reference=e["reference"],
-                    )
-                    for e in entries[r["id"]]
-                ],
+                balance=_money(r, "balance"),
+                entry_count=r["entry_count"],
                 open_invoices=[
                     OpenInvoice(o["invoice_id"], o["number"], _money(o, "remaining"))
                     for o in opened[r["id"]]
@@ -1192,6 +1185,23 @@ class Accounts(_Repo[HoldingAccount]):
                 version=r["version"],
             )
             for r in rows
+        ]
+
+    def ledger(self, account_id: str) -> list[LedgerEntry]:
+        e = s.ledger_entries
+        rows = self._db.execute(
+            select(e).where(e.c.account_id == account_id).order_by(e.c.sequence)
+        ).mappings()
+        return [
+            LedgerEntry(
+                sequence=row["sequence"],
+                at=row["at"],
+                kind=EntryKind(row["kind"]),
+                amount=_money(row, "amount"),
+                order_id=row["order_id"],
+                reference=row["reference"],
+            )
+            for row in rows
         ]
 
     def for_structure(self, organization_id: str, structure_id: str) -> HoldingAccount | None:

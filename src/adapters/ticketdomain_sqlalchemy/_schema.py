@@ -480,6 +480,10 @@ accounts = Table(
     *_money("credit_limit", nullable=True),
     *_money("unallocated_credit"),
     Column("version", Integer, nullable=False),
+    # The ledger's running total and last sequence, written with every entry appended, so that
+    # loading an account never reads its ledger.
+    *_money("balance"),
+    Column("entry_count", Integer, nullable=False),
     UniqueConstraint("organization_id", "structure_id"),
 )
 

@@ -1,7 +1,12 @@
 """Holding accounts: a structure's running account with an organization.
 
-The ledger is append-only; the outstanding amount is the sum of its entries. The account also
-tracks how much of each issued invoice is still due, so that invoices themselves never change.
+The ledger is append-only and authoritative: the outstanding amount is the sum of its entries.
+The aggregate does not carry the ledger, only its running total (``balance``) and the sequence
+number of its last entry, kept in step with every entry it appends; the entries appended since it
+was loaded wait in ``new_entries`` for the repository to insert (the repository's ``ledger()``
+reads them all back). So an order on account costs the same however long the account's history.
+The account also tracks how much of each issued invoice is still due, so that invoices
+themselves never change.
 """
 
 from __future__ import annotations
@@ -49,18 +54,33 @@ class Allocation:
 
 @attrs.define
 class HoldingAccount:
+    """A structure's running account.
+
+    Invariant: ``balance`` is the sum of the amounts of every ledger entry ever appended (those
+    stored and those in ``new_entries``), and the entries are numbered 1 to ``entry_count``
+    without gaps.
+    """
+
     id: str
     organization_id: str
     structure_id: str
     currency: str
     credit_limit: Money | None = None
-    entries: list[LedgerEntry] = attrs.Factory(list)
+    #: the sum of every ledger entry so far: what the structure owes (negative: credit)
+    balance: Money | None = None
+    #: the sequence number of the last ledger entry (0: none yet)
+    entry_count: int = 0
+    #: entries appended since the account was loaded, for the repository to insert (a loaded
+    #: account has none; a repository empties the list once it has written them)
+    new_entries: list[LedgerEntry] = attrs.Factory(list)
     open_invoices: list[OpenInvoice] = attrs.Factory(list)
     #: payments and credits not yet applied to an invoice
     unallocated_credit: Money | None = None
     version: int = 0
 
     def __attrs_post_init__(self) -> None:
+        if self.balance is None:
+            self.balance = Money.zero(self.currency)
         if self.unallocated_credit is None:
             self.unallocated_credit = Money.zero(self.currency)
 
@@ -71,7 +91,9 @@ class HoldingAccount:
 
     @property
     def outstanding(self) -> Money:
-        return Money.sum((entry.amount for entry in self.entries), self.currency)
+        """The sum of the ledger's entries, kept as a running total."""
+        assert self.balance is not None
+        return self.balance
 
     @property
     def available_credit(self) -> Money | None:
@@ -87,7 +109,11 @@ class HoldingAccount:
         self.credit_limit = limit
 
     def _append(self, at: datetime, kind: EntryKind, amount: Money, **refs: str | None) -> None:
-        self.entries.append(LedgerEntry(len(self.entries) + 1, at, kind, amount, **refs))
+        entry = LedgerEntry(self.entry_count + 1, at, kind, amount, **refs)
+        balance = self.outstanding + amount
+        self.new_entries.append(entry)
+        self.entry_count = entry.sequence
+        self.balance = balance
 
     def charge(self, order_id: str, amount: Money, at: datetime) -> None:
         """Charge an order; refused when it would take the outstanding amount over the limit."""

@@ -22,7 +22,7 @@ from typing import Protocol, Self, TypeVar
 
 import attrs
 
-from ticketdomain.core.accounts import HoldingAccount
+from ticketdomain.core.accounts import HoldingAccount, LedgerEntry
 from ticketdomain.core.catalog import Activity, CatalogProfile, Performance, Product, Tariff
 from ticketdomain.core.contacts import Individual, Structure
 from ticketdomain.core.invoices import Invoice, InvoiceSequence
@@ -161,6 +161,16 @@ class TicketRepository(Repository[Ticket], Protocol):
 
 
 class HoldingAccountRepository(Repository[HoldingAccount], Protocol):
+    """Accounts are stored with their running total (``balance``, ``entry_count``) and loaded
+    without their ledger, so loading one costs the same however long its history; a loaded
+    account has no ``new_entries``. The ledger is append-only: ``add`` and ``update`` insert the
+    account's ``new_entries`` (then empty that list) and never rewrite or delete an entry; an
+    entry whose sequence is already stored raises ``ConcurrencyError``."""
+
+    def ledger(self, account_id: str) -> list[LedgerEntry]:
+        """Every stored entry of the account, ordered by sequence (none for an unknown id)."""
+        ...
+
     def for_structure(self, organization_id: str, structure_id: str) -> HoldingAccount | None: ...
 
     def for_structure_for_update(

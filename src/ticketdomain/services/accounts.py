@@ -81,6 +81,8 @@ class AccountService:
             account = stored or HoldingAccount(
                 "", organization.id, command.structure_id, organization.currency
             )
+            # An account not opened yet has no entries.
+            ledger = uow.accounts.ledger(stored.id) if stored is not None else []
             orders = tuple(
                 r.OrderSummary(
                     id=order.id,
@@ -95,7 +97,7 @@ class AccountService:
                 )
                 for order in uow.orders.for_structure(organization.id, command.structure_id)
             )
-        return r.HoldingAccountView.of(account, orders)
+        return r.HoldingAccountView.of(account, orders, ledger=ledger)
 
     def set_credit_limit(self, command: c.SetCreditLimit) -> r.HoldingAccountView:
         """Cap the account (or lift the cap with ``None``); later orders on account that would

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import attrs
 
-from ticketdomain.core.accounts import EntryKind, HoldingAccount
+from ticketdomain.core.accounts import EntryKind, HoldingAccount, LedgerEntry
 from ticketdomain.core.catalog import (
     Activity,
     CatalogProfile,
@@ -501,7 +502,15 @@ class HoldingAccountView:
     orders: tuple[OrderSummary, ...]
 
     @classmethod
-    def of(cls, account: HoldingAccount, orders: tuple[OrderSummary, ...]) -> HoldingAccountView:
+    def of(
+        cls,
+        account: HoldingAccount,
+        orders: tuple[OrderSummary, ...],
+        *,
+        ledger: Sequence[LedgerEntry],
+    ) -> HoldingAccountView:
+        """The view of ``account`` with its ``ledger`` as stored (the aggregate does not carry
+        it: read it with ``uow.accounts.ledger(account.id)``)."""
         return cls(
             account.structure_id,
             account.organization_id,
@@ -512,7 +521,7 @@ class HoldingAccountView:
             account.credit,
             tuple(
                 LedgerEntryView(e.sequence, e.at, e.kind, e.amount, e.order_id, e.reference)
-                for e in account.entries
+                for e in ledger
             ),
             orders,
         )

@@ -16,7 +16,7 @@ from typing import Any, Generic, Self, TypeVar
 
 import attrs
 
-from ticketdomain.core.accounts import HoldingAccount
+from ticketdomain.core.accounts import HoldingAccount, LedgerEntry
 from ticketdomain.core.catalog import Activity, CatalogProfile, Performance, Product, Tariff
 from ticketdomain.core.contacts import Individual, Structure
 from ticketdomain.core.errors import ConcurrencyError
@@ -295,12 +295,50 @@ class _Tickets(_Repo[Ticket]):
 
 
 class _Accounts(_Repo[HoldingAccount]):
+    """Accounts are stored without their ledger, kept beside them by account id as an
+    append-only list (as the SQL adapter keeps it in a table of its own): appending costs the
+    same however long the list."""
+
+    _LEDGERS = "ledger_entries"
+
+    def _ledger_parts(self, account_id: str) -> tuple[list[LedgerEntry], list[LedgerEntry]]:
+        """The committed entries and those this unit of work appended, each in sequence order."""
+        committed = self._uow._storage._tables.get(self._LEDGERS, {}).get(account_id, [])
+        appended = self._uow._appended.get(self._LEDGERS, {}).get(account_id, [])
+        return committed, appended
+
+    def _check_new_entries(self, item: HoldingAccount) -> None:
+        # Entries only ever follow the last one: a sequence at or below it is already taken.
+        committed, appended = self._ledger_parts(item.id)
+        stored = appended or committed
+        sequence = stored[-1].sequence if stored else 0
+        for entry in item.new_entries:
+            if entry.sequence <= sequence:
+                raise ConcurrencyError(
+                    f"Entry {entry.sequence} of account {item.id} is already stored.",
+                    id=item.id,
+                    sequence=entry.sequence,
+                )
+            sequence = entry.sequence
+
+    def _append_new_entries(self, item: HoldingAccount) -> None:
+        if item.new_entries:
+            ledgers = self._uow._appended.setdefault(self._LEDGERS, {})
+            ledgers.setdefault(item.id, []).extend(item.new_entries)
+            item.new_entries.clear()
+
     def add(self, item: HoldingAccount) -> None:
         if self.for_structure(item.organization_id, item.structure_id) is not None:
             raise ConcurrencyError(
                 f"Structure {item.structure_id} already has a holding account.", id=item.id
             )
-        super().add(item)
+        self._check_new_entries(item)
+        super().add(attrs.evolve(item, new_entries=[]))
+        self._append_new_entries(item)
+
+    def ledger(self, account_id: str) -> list[LedgerEntry]:
+        committed, appended = self._ledger_parts(account_id)
+        return [*committed, *appended]
 
     def for_structure(self, organization_id: str, structure_id: str) -> HoldingAccount | None:
         found = self._select(
@@ -314,8 +352,10 @@ class _Accounts(_Repo[HoldingAccount]):
         return self.for_structure(organization_id, structure_id)
 
     def update(self, item: HoldingAccount) -> None:
+        self._check_new_entries(item)
         item.version += 1
-        super().update(item)
+        super().update(attrs.evolve(item, new_entries=[]))
+        self._append_new_entries(item)
 
 
 class _Invoices(_Repo[Invoice]):
@@ -393,6 +433,8 @@ class InMemoryUnitOfWork:
     def __init__(self, storage: InMemoryStorage) -> None:
         self._storage = storage
         self._staged: _Tables = {}
+        #: append-only tables: rows this unit of work appends to a committed list, by key
+        self._appended: _Tables = {}
         self._lock_held = False
         self.institutions = _Repo[Institution](self, "institutions", _by_id)
         self.organizations = _Repo[Organization](self, "organizations", _by_id)
@@ -421,6 +463,7 @@ class InMemoryUnitOfWork:
         self._storage._lock.acquire()
         self._lock_held = True
         self._staged = {}
+        self._appended = {}
         return self
 
     def __exit__(
@@ -437,10 +480,16 @@ class InMemoryUnitOfWork:
     def commit(self) -> None:
         for table, rows in self._staged.items():
             self._storage._tables.setdefault(table, {}).update(rows)
+        for table, appended in self._appended.items():
+            lists = self._storage._tables.setdefault(table, {})
+            for key, items in appended.items():
+                lists.setdefault(key, []).extend(items)
         self._staged = {}
+        self._appended = {}
 
     def rollback(self) -> None:
         self._staged = {}
+        self._appended = {}
 
 
 class InMemoryStorage:

@@ -1,4 +1,5 @@
-"""Holding accounts: an append-only ledger, a hard credit limit, oldest invoice paid first."""
+"""Holding accounts: an append-only ledger kept as a running total, a hard credit limit, oldest
+invoice paid first."""
 
 from __future__ import annotations
 
@@ -37,7 +38,10 @@ class HoldingAccountMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.account = account()
+        #: every entry appended so far, as the invariants last saw them
         self.ledger: list[LedgerEntry] = []
+        #: entries a repository has written (and taken out of ``new_entries``)
+        self.written: list[LedgerEntry] = []
         self.expected_outstanding = Decimal(0)
         #: order id -> (amount, invoice id or None); cancelled orders are removed
         self.live_orders: dict[str, tuple[Money, str | None]] = {}
@@ -50,12 +54,24 @@ class HoldingAccountMachine(RuleBasedStateMachine):
     @rule(amount=tds.money("EUR", Decimal("0.01"), Decimal("400")))
     def charge_an_order(self, amount: Money) -> None:
         order_id = f"order-{len(self.ledger) + 1}"
-        before = (list(self.account.entries), list(self.account.open_invoices), self.account.credit)
+        before = (
+            list(self.account.new_entries),
+            self.account.entry_count,
+            self.account.outstanding,
+            list(self.account.open_invoices),
+            self.account.credit,
+        )
         limit = self.account.credit_limit
         if limit is not None and self.account.outstanding + amount > limit:
             with pytest.raises(CreditLimitExceededError):
                 self.account.charge(order_id, amount, AT)
-            after = (list(self.account.entries), self.account.open_invoices, self.account.credit)
+            after = (
+                list(self.account.new_entries),
+                self.account.entry_count,
+                self.account.outstanding,
+                self.account.open_invoices,
+                self.account.credit,
+            )
             assert after == before, "a refused charge changed the account"
             return
         self.account.charge(order_id, amount, AT)
@@ -111,16 +127,24 @@ class HoldingAccountMachine(RuleBasedStateMachine):
             relieved = due_before - amount if amount < due_before else Money.zero("EUR")
             assert self.account.remaining_on(invoice_id) == relieved
 
+    @rule()
+    def write_back(self) -> None:
+        """What a repository does on ``add``/``update``: insert the new entries, empty the list."""
+        self.written += self.account.new_entries
+        self.account.new_entries.clear()
+
     @invariant()
     def ledger_is_append_only_and_numbered_without_gaps(self) -> None:
-        entries = self.account.entries
+        entries = self.written + self.account.new_entries
         assert entries[: len(self.ledger)] == self.ledger
         assert [e.sequence for e in entries] == list(range(1, len(entries) + 1))
+        assert self.account.entry_count == len(entries)
         self.ledger = list(entries)
 
     @invariant()
     def outstanding_is_the_sum_of_what_happened(self) -> None:
         assert self.account.outstanding.amount == self.expected_outstanding
+        assert self.account.balance == self.account.outstanding
         assert self.account.outstanding == Money.sum((e.amount for e in self.ledger), "EUR")
 
     @invariant()
@@ -163,7 +187,8 @@ def test_a_charge_over_the_limit_is_refused_and_says_how_much_is_left() -> None:
         "limit": "100.00",
         "currency": "EUR",
     }
-    assert len(acc.entries) == 1
+    assert len(acc.new_entries) == 1
+    assert (acc.entry_count, acc.outstanding) == (1, eur("70"))
     acc.charge("order-2", eur("30"), AT)  # exactly up to the limit is fine
     assert acc.available_credit == eur("0")
 
@@ -217,8 +242,9 @@ def test_cancelling_an_invoiced_order_relieves_its_invoice() -> None:
     acc.credit_cancelled_order("order-2", eur("20"), AT, "invoice-1")
     assert acc.remaining_on("invoice-1") == eur("80")
     assert acc.credit == eur("0")
-    assert acc.entries[-1].kind is EntryKind.ORDER_CANCELLED
-    assert acc.entries[-1].amount == eur("-20")
+    assert acc.new_entries[-1].kind is EntryKind.ORDER_CANCELLED
+    assert acc.new_entries[-1].amount == eur("-20")
+    assert acc.new_entries[-1].sequence == acc.entry_count == 3
 
 
 def test_cancelling_an_order_of_a_paid_invoice_leaves_credit() -> None:
@@ -244,7 +270,8 @@ def test_a_payment_is_a_positive_amount(amount: str) -> None:
     acc = account()
     with pytest.raises(AmountInvalidError):
         acc.receive_payment(eur(amount), "wire-1", AT)
-    assert acc.entries == []
+    assert acc.new_entries == []
+    assert (acc.entry_count, acc.outstanding) == (0, eur("0"))
 
 
 def test_payments_and_limits_in_another_currency_are_refused() -> None:
@@ -255,10 +282,47 @@ def test_payments_and_limits_in_another_currency_are_refused() -> None:
         acc.set_limit(Money(Decimal("5"), "CHF"))
     with pytest.raises(CurrencyMismatchError):
         acc.charge("order-1", Money(Decimal("5"), "CHF"), AT)
-    assert acc.entries == []
+    with pytest.raises(CurrencyMismatchError):
+        acc.credit_cancelled_order("order-1", Money(Decimal("5"), "CHF"), AT, None)
+    assert acc.new_entries == []
+    assert (acc.entry_count, acc.outstanding, acc.credit) == (0, eur("0"), eur("0"))
     assert acc.credit_limit is None
 
 
 def test_a_negative_limit_is_refused() -> None:
     with pytest.raises(AmountInvalidError):
         account().set_limit(eur("-1"))
+
+
+def test_an_account_loaded_with_its_running_total_goes_on_from_it() -> None:
+    # As a repository loads it: the balance and the last sequence, no entries.
+    acc = HoldingAccount("acc-1", "org-1", "agency-1", "EUR", balance=eur("120"), entry_count=7)
+    assert acc.outstanding == eur("120")
+    acc.charge("order-8", eur("30"), AT)
+    acc.receive_payment(eur("100"), "wire-1", AT)
+    assert acc.new_entries == [
+        LedgerEntry(8, AT, EntryKind.ORDER_CHARGED, eur("30"), order_id="order-8"),
+        LedgerEntry(9, AT, EntryKind.PAYMENT_RECEIVED, eur("-100"), reference="wire-1"),
+    ]
+    assert (acc.entry_count, acc.outstanding) == (9, eur("50"))
+
+
+def test_the_limit_counts_the_history_not_only_the_new_entries() -> None:
+    acc = HoldingAccount(
+        "acc-1",
+        "org-1",
+        "agency-1",
+        "EUR",
+        credit_limit=eur("100"),
+        balance=eur("90"),
+        entry_count=4,
+    )
+    with pytest.raises(CreditLimitExceededError):
+        acc.charge("order-5", eur("10.01"), AT)
+    assert (acc.new_entries, acc.entry_count, acc.outstanding) == ([], 4, eur("90"))
+    assert acc.available_credit == eur("10")
+
+
+def test_a_new_account_owes_nothing() -> None:
+    acc = account()
+    assert (acc.balance, acc.entry_count, acc.new_entries) == (eur("0"), 0, [])
