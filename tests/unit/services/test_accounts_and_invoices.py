@@ -78,6 +78,38 @@ def test_the_operator_sees_every_order_of_the_structure_and_its_relays(agency: A
     assert {o.id: o.settled for o in view.orders}[first] is False
 
 
+def test_a_structure_without_an_account_has_an_empty_ledger(agency: Agency) -> None:
+    d = agency.world.domain
+    view = d.accounts.view_holding_account(
+        ViewHoldingAccount(agency.operator, agency.other_agency_id)
+    )
+    assert view.entries == () and view.orders == ()
+    assert view.outstanding == chf("0.00") and view.credit == chf("0.00")
+
+
+def test_the_ledger_shown_is_every_entry_in_order_and_adds_up_to_the_outstanding_amount(
+    agency: Agency,
+) -> None:
+    d = agency.world.domain
+    first, second = order(agency, 2), order(agency, 1)
+    d.accounts.issue_invoice(IssueInvoice(agency.operator, agency.hotel_id))
+    d.accounts.record_payment(
+        RecordPayment(agency.operator, agency.hotel_id, chf("100.00"), "BANK-1")
+    )
+    d.accounts.cancel_order(CancelOrder(agency.operator, second))
+    view = d.accounts.view_holding_account(ViewHoldingAccount(agency.operator, agency.hotel_id))
+    assert [(e.sequence, e.kind, e.amount) for e in view.entries] == [
+        (1, EntryKind.ORDER_CHARGED, chf("130.00")),
+        (2, EntryKind.ORDER_CHARGED, chf("65.00")),
+        (3, EntryKind.PAYMENT_RECEIVED, chf("-100.00")),
+        (4, EntryKind.ORDER_CANCELLED, chf("-65.00")),
+    ]
+    assert [e.order_id for e in view.entries] == [first, second, None, second]
+    assert view.entries[2].reference == "BANK-1"
+    assert view.outstanding == Money.sum((e.amount for e in view.entries), "CHF")
+    assert view.outstanding == chf("30.00")
+
+
 def test_an_invoice_covers_every_unsettled_uninvoiced_order_once(agency: Agency) -> None:
     d = agency.world.domain
     a, b = order(agency, 2), order(agency, 1, agency.full_id, session=agency.bob)
