@@ -26,7 +26,7 @@ from ticketdomain.core.errors import (
 )
 from ticketdomain.core.quotas import QuotaLevel, require_places
 from ticketdomain.core.sales import LineRequest, check_lines, places_per_performance
-from ticketdomain.core.setup import Organization, SalesChannel, SalesPoint
+from ticketdomain.core.setup import Organization, SalesPoint
 from ticketdomain.ports.documents import DocumentStore, TicketRenderer
 from ticketdomain.ports.mail import Mailer
 from ticketdomain.ports.payment import PaymentGateway
@@ -220,10 +220,6 @@ def find_or_create_contact(
     )
     uow.individuals.add(individual)
     return individual
-
-
-def channel_of(uow: UnitOfWork, sales_point: SalesPoint) -> SalesChannel:
-    return need(uow.channels.get(sales_point.channel_id), "sales_channel", sales_point.channel_id)
 
 
 def line_description(uow: UnitOfWork, performance_id: str, tariff_id: str) -> str:

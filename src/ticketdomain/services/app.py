@@ -79,6 +79,7 @@ class TicketDomain:
             c.PlaceOrderForStructure: self.sales.place_order_for_structure,
             c.ListOrders: self.sales.list_orders,
             c.ViewOrder: self.sales.view_order,
+            c.ListReservations: self.sales.list_reservations,
             c.RequestOption: self.sales.request_option,
             c.GrantOption: self.sales.grant_option,
             c.DeclineOption: self.sales.decline_option,

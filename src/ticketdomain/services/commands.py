@@ -267,6 +267,11 @@ class ListOrders:
 
 
 @attrs.frozen
+class ListReservations:
+    session: RelaySession
+
+
+@attrs.frozen
 class ViewOrder:
     session: RelaySession
     order_id: str

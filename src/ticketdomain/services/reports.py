@@ -8,6 +8,7 @@ import attrs
 
 from ticketdomain.core.errors import PeriodInvalidError
 from ticketdomain.core.money import Money
+from ticketdomain.core.sales import OrderState
 from ticketdomain.core.setup import Function
 from ticketdomain.services import commands as c
 from ticketdomain.services import results as r
@@ -98,7 +99,7 @@ class ReportService:
                         )
                     )
         currency = organization.currency
-        counted = [row for row in rows if row.state.value != "cancelled"]
+        counted = [row for row in rows if row.state is not OrderState.CANCELLED]
         return r.SalesReport(
             structure_id=session.structure_id,
             period_from=command.period_from,

@@ -477,6 +477,7 @@ class SalesService:
     def release_reservation(self, command: c.ReleaseReservation) -> r.ReservationView:
         now = self.adapters.clock.now()
         with self.adapters.storage.unit_of_work() as uow:
+            authorize_relay(uow, command.session)
             reservation = self._own_reservation(uow, command.session, command.reservation_id)
             reservation.release(now)
             uow.reservations.update(reservation)
@@ -513,7 +514,7 @@ class SalesService:
     def _own_reservation(
         self, uow: UnitOfWork, session: r.RelaySession, reservation_id: str
     ) -> Reservation:
-        authorize_relay(uow, session)
+        """The session's reservation, locked (callers have authorized the relay)."""
         reservation = need(
             uow.reservations.get_for_update(reservation_id), "reservation", reservation_id
         )
@@ -522,7 +523,7 @@ class SalesService:
         own(reservation.structure_id, session, "reservation", reservation_id)
         return reservation
 
-    def list_reservations(self, command: c.ListOrders) -> tuple[r.ReservationView, ...]:
+    def list_reservations(self, command: c.ListReservations) -> tuple[r.ReservationView, ...]:
         with self.adapters.storage.unit_of_work() as uow:
             authorize_relay(uow, command.session)
             found = uow.reservations.for_structure(command.session.structure_id)

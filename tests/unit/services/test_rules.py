@@ -21,6 +21,7 @@ from ticketdomain import (
     LineRequest,
     ListInvoices,
     ListOrders,
+    ListReservations,
     OrderState,
     PaymentMethod,
     PlaceOrder,
@@ -36,7 +37,6 @@ from ticketdomain import (
 )
 from ticketdomain.core.errors import CreditLimitExceededError, QuotaExhaustedError
 from ticketdomain.ports.storage import Storage
-from ticketdomain.services.commands import ListOrders as ListReservations
 from ticketdomain.testing import InMemoryStorage
 from ticketdomain.testing.domain import build_fake_world
 from ticketdomain_sqlalchemy import SqlAlchemyStorage

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from support.agency import Agency, chf
+from support.agency import Agency
 from support.state import refused
 from ticketdomain import (
     AuthorizeStructure,
@@ -24,6 +24,7 @@ from ticketdomain import (
     CreateTariff,
     Function,
     LoginRelay,
+    Money,
     NotFoundError,
     PaymentMethod,
     RevokeStructure,
@@ -123,9 +124,7 @@ def test_set_up_refuses_bad_input_and_changes_nothing(agency: Agency) -> None:
     with refused(w, VatRateInvalidError):
         d.setup.create_product(CreateProduct(agency.activity_id, "Seat", Decimal("1.5")))
     with refused(w, CurrencyMismatchError):
-        d.setup.create_tariff(
-            CreateTariff(agency.product_id, "Euro", chf("1").__class__(Decimal(5), "EUR"))
-        )
+        d.setup.create_tariff(CreateTariff(agency.product_id, "Euro", Money(Decimal(5), "EUR")))
     with refused(w, SetupInvalidError):
         d.setup.create_quota(
             CreateQuota(agency.performance_id, 5, channel_id=agency.agency_channel_id)
