@@ -145,6 +145,20 @@ class CsvInvalidError(ValidationError):
     code = "csv_invalid"
 
 
+class CsvTooLargeError(ValidationError):
+    code = "csv_too_large"
+
+
+class RecipientInvalidError(ValidationError):
+    code = "recipient_invalid"
+
+
+class ImportRejectedError(ValidationError):
+    """Some rows of an import are wrong; ``details["rows"]`` reports every row."""
+
+    code = "import_rejected"
+
+
 # --- rule violations ------------------------------------------------------------------------
 
 
@@ -200,6 +214,10 @@ class OrderNotSettledError(RuleViolationError):
     code = "order_not_settled"
 
 
+class StockInsufficientError(RuleViolationError):
+    code = "stock_insufficient"
+
+
 class PaymentDetailsError(ValidationError):
     code = "payment_details_invalid"
 
@@ -213,3 +231,13 @@ class SalesPointAccessDeniedError(AuthorizationError):
 
 class ForeignResourceError(AuthorizationError):
     code = "foreign_resource"
+
+
+class MemberAccessDeniedError(AuthorizationError):
+    code = "member_access_denied"
+
+
+class ActorNotAllowedError(AuthorizationError):
+    """The session given is of a kind of actor that may not run this command."""
+
+    code = "actor_not_allowed"

@@ -36,6 +36,17 @@ def check_lines(lines: Iterable[LineRequest]) -> tuple[LineRequest, ...]:
     return lines
 
 
+def check_ticket_ids(ids: Iterable[str]) -> tuple[str, ...]:
+    """Ticket ids named by a caller: 1 to ``MAX_QUANTITY`` distinct ones (repeats dropped)."""
+    if isinstance(ids, str) or not all(isinstance(id, str) for id in ids):
+        raise QuantityInvalidError("Tickets are named by a list of ids.")
+    unique = tuple(dict.fromkeys(ids))
+    if not unique:
+        raise QuantityInvalidError("Name at least one ticket.", tickets=0)
+    check_quantity(len(unique))
+    return unique
+
+
 def places_per_performance(lines: Iterable[LineRequest]) -> dict[str, int]:
     totals: dict[str, int] = {}
     for line in lines:
@@ -255,13 +266,14 @@ class TicketState(enum.Enum):
     CANCELLED = "cancelled"
 
 
-#: the ticket life of DOMAIN.md; reclaiming goes back to ``bought``
+#: the ticket life of DOMAIN.md; reclaiming goes back to ``bought``. Only a printed ticket is
+#: controlled: its barcode reaches a gate on paper (or a screen) once it has been printed.
 TICKET_TRANSITIONS: Mapping[TicketState, frozenset[TicketState]] = {
     TicketState.BOUGHT: frozenset(
         {TicketState.DISTRIBUTED, TicketState.PRINTED, TicketState.CANCELLED}
     ),
     TicketState.DISTRIBUTED: frozenset(
-        {TicketState.PRINTED, TicketState.BOUGHT, TicketState.CONTROLLED, TicketState.CANCELLED}
+        {TicketState.PRINTED, TicketState.BOUGHT, TicketState.CANCELLED}
     ),
     TicketState.PRINTED: frozenset(
         {TicketState.PRINTED, TicketState.BOUGHT, TicketState.CONTROLLED, TicketState.CANCELLED}
@@ -290,7 +302,17 @@ class Ticket:
     #: the individual it is assigned to (a member, or an agency's client after a transfer)
     holder_id: str | None = None
     revoked_barcodes: tuple[str, ...] = ()
+    #: the final beneficiary's name printed on the ticket
+    beneficiary: str | None = None
+    controlled_at: datetime | None = None
+    #: the gate that controlled it
+    controlled_gate: str | None = None
     version: int = 0
+
+    @property
+    def in_stock(self) -> bool:
+        """In the stock of ``stock_structure_id``, ready to be distributed."""
+        return self.state is TicketState.BOUGHT
 
     def _move(self, target: TicketState, action: str) -> None:
         if target not in TICKET_TRANSITIONS[self.state]:
@@ -313,8 +335,37 @@ class Ticket:
         self._move(TicketState.DISTRIBUTED, "distribute")
         self.holder_id = holder_id
 
-    def print(self) -> None:
+    def hand_to(self, structure_id: str) -> None:
+        """Move the ticket from its stock to a sub-structure's stock."""
+        if not self.in_stock:
+            raise _refuse("ticket", self.id, self.state, "hand over")
+        self.stock_structure_id = structure_id
+
+    def take_back(self, structure_id: str) -> None:
+        """Move the ticket from a sub-structure's stock back to ``structure_id``'s stock."""
+        if not self.in_stock:
+            raise _refuse("ticket", self.id, self.state, "take back")
+        self.stock_structure_id = structure_id
+
+    def print(self, beneficiary: str | None = None) -> None:
         self._move(TicketState.PRINTED, "print")
+        self.beneficiary = beneficiary
+
+    def reclaim(self, new_barcode: str) -> None:
+        """Take a distributed or printed ticket back into the stock it was distributed from;
+        the barcode that may have left the system is revoked and a new one issued."""
+        if self.state not in (TicketState.DISTRIBUTED, TicketState.PRINTED):
+            raise _refuse("ticket", self.id, self.state, "reclaim")
+        self.reissue_barcode(new_barcode)
+        self._move(TicketState.BOUGHT, "reclaim")
+        self.holder_id = None
+        self.beneficiary = None
+
+    def control(self, at: datetime, gate: str) -> None:
+        """Admit the ticket at a gate: final, a ticket is controlled at most once."""
+        self._move(TicketState.CONTROLLED, "control")
+        self.controlled_at = at
+        self.controlled_gate = gate
 
     def cancel(self) -> None:
         self._move(TicketState.CANCELLED, "cancel")

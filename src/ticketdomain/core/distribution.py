@@ -1,0 +1,275 @@
+"""Distribution in the corporate space: who holds which tickets, the dashboard's tallies, and
+the spreadsheet a relay fills in to distribute in bulk.
+
+A ticket bought by a structure enters its stock. From there it is distributed: assigned to an
+individual, printed at once and handed over by hand, or handed to a sub-structure whose stock it
+joins (and which distributes it further). Reclaiming brings it back. A ticket's custody is told by
+three facts: the structure that bought it, the structure whose stock holds it (or distributed it
+from there), and its state. Tickets only move down the tree of structures one level at a time
+and back up the same way, so the tickets that went through a structure are exactly those bought
+by it or by one of its ancestors and held in its subtree.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
+
+import attrs
+
+from ticketdomain.core.errors import CsvInvalidError, CsvTooLargeError
+from ticketdomain.core.sales import TicketState
+
+# --- tallies --------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class CustodyCount:
+    """How many tickets share one custody: an aggregate row storage computes in one query."""
+
+    buyer_structure_id: str
+    stock_structure_id: str
+    performance_id: str
+    product_id: str
+    state: TicketState
+    #: assigned to an individual (``holder_id`` set)
+    assigned: bool
+    count: int
+
+
+@attrs.frozen
+class HolderCount:
+    """How many tickets of a performance an individual holds, and from which structure."""
+
+    holder_id: str
+    stock_structure_id: str
+    performance_id: str
+    count: int
+
+
+@attrs.frozen
+class Tally:
+    """A structure's tickets of one product (or of all): what came in and where it is now.
+
+    ``bought + received == in_stock + distributed`` always holds; ``printed`` and
+    ``controlled`` count distributed tickets by how far they went.
+    """
+
+    #: bought by the structure itself (online by its relays, or by an operator on its behalf)
+    bought: int = 0
+    #: handed to it by its parent structure
+    received: int = 0
+    in_stock: int = 0
+    to_individuals: int = 0
+    #: printed at once and handed over by hand
+    handed_over: int = 0
+    #: handed to each direct sub-structure (still held anywhere below it)
+    to_sub_structures: Mapping[str, int] = attrs.field(factory=dict)
+    printed: int = 0
+    controlled: int = 0
+    #: tickets of cancelled orders, counted nowhere else
+    cancelled: int = 0
+
+    @property
+    def distributed(self) -> int:
+        return self.to_individuals + self.handed_over + sum(self.to_sub_structures.values())
+
+    def __add__(self, other: Tally) -> Tally:
+        subs = dict(self.to_sub_structures)
+        for key, value in other.to_sub_structures.items():
+            subs[key] = subs.get(key, 0) + value
+        return Tally(
+            bought=self.bought + other.bought,
+            received=self.received + other.received,
+            in_stock=self.in_stock + other.in_stock,
+            to_individuals=self.to_individuals + other.to_individuals,
+            handed_over=self.handed_over + other.handed_over,
+            to_sub_structures=subs,
+            printed=self.printed + other.printed,
+            controlled=self.controlled + other.controlled,
+            cancelled=self.cancelled + other.cancelled,
+        )
+
+
+def _tally_of(structure_id: str, child_of: Mapping[str, str], item: CustodyCount) -> Tally | None:
+    n = item.count
+    if item.state is TicketState.CANCELLED:
+        return Tally(cancelled=n)
+    came_in = Tally(bought=n) if item.buyer_structure_id == structure_id else Tally(received=n)
+    if item.stock_structure_id == structure_id:
+        if item.state is TicketState.BOUGHT:
+            where = Tally(in_stock=n)
+        elif item.assigned:
+            where = Tally(to_individuals=n)
+        else:
+            where = Tally(handed_over=n)
+    elif item.stock_structure_id in child_of:
+        where = Tally(to_sub_structures={child_of[item.stock_structure_id]: n})
+    else:
+        return None
+    how_far = Tally(
+        printed=n if item.state is TicketState.PRINTED else 0,
+        controlled=n if item.state is TicketState.CONTROLLED else 0,
+    )
+    return came_in + where + how_far
+
+
+def tally(
+    structure_id: str,
+    ancestors: Sequence[str],
+    child_of: Mapping[str, str],
+    counts: Iterable[CustodyCount],
+) -> dict[tuple[str, str], Tally]:
+    """The structure's tallies per (performance, product).
+
+    ``ancestors`` are the structure's parent, grandparent…; ``child_of`` maps every structure
+    below it to the direct sub-structure it sits under. Counts of tickets that never went
+    through the structure are ignored.
+    """
+    buyers = {structure_id, *ancestors}
+    result: dict[tuple[str, str], Tally] = {}
+    for item in counts:
+        if item.buyer_structure_id not in buyers:
+            continue
+        found = _tally_of(structure_id, child_of, item)
+        if found is None:
+            continue
+        key = (item.performance_id, item.product_id)
+        result[key] = result.get(key, Tally()) + found
+    return result
+
+
+# --- the distribution spreadsheet -----------------------------------------------------------
+
+SHEET_COLUMNS = (
+    "ticket_id",
+    "activity",
+    "performance",
+    "venue",
+    "product",
+    "first_name",
+    "last_name",
+    "email",
+)
+#: largest spreadsheet accepted, in bytes, and most rows
+MAX_SHEET_BYTES = 2 * 1024 * 1024
+MAX_SHEET_ROWS = 10_000
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """Text a spreadsheet will show as text, never run as a formula."""
+    return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
+
+
+@attrs.frozen
+class SheetRow:
+    """One ticket in stock as exported."""
+
+    ticket_id: str
+    activity: str
+    performance: str
+    venue: str
+    product: str
+
+
+def write_sheet(rows: Iterable[SheetRow]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(SHEET_COLUMNS)
+    for row in rows:
+        writer.writerow(
+            [
+                row.ticket_id,
+                spreadsheet_safe(row.activity),
+                row.performance,
+                spreadsheet_safe(row.venue),
+                spreadsheet_safe(row.product),
+                "",
+                "",
+                "",
+            ]
+        )
+    return buffer.getvalue()
+
+
+@attrs.frozen
+class SheetLine:
+    """One filled-in row read back: raw text, checked by the caller. ``row`` counts from 2,
+    as a spreadsheet numbers the first row under the header."""
+
+    row: int
+    ticket_id: str
+    first_name: str
+    last_name: str
+    email: str
+
+    @property
+    def untouched(self) -> bool:
+        return not (self.first_name or self.last_name or self.email)
+
+
+def read_sheet(content: bytes, max_bytes: int = MAX_SHEET_BYTES) -> list[SheetLine]:
+    """Read a filled-in distribution spreadsheet (UTF-8 CSV, comma, semicolon or tab
+    separated, as spreadsheet programs save it).
+
+    Raises ``CsvTooLargeError`` or ``CsvInvalidError`` when the file is not such a sheet.
+    """
+    if not isinstance(content, bytes):
+        raise CsvInvalidError("The spreadsheet must be given as bytes.")
+    if len(content) > max_bytes:
+        raise CsvTooLargeError(
+            f"The spreadsheet is {len(content)} bytes; at most {max_bytes} are accepted.",
+            size=len(content),
+            limit=max_bytes,
+        )
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CsvInvalidError("The spreadsheet is not a UTF-8 CSV file.") from None
+    if "\x00" in text:
+        raise CsvInvalidError("The spreadsheet is not a CSV file.")
+    header_line = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=header_line.count)
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as error:
+        raise CsvInvalidError(f"The spreadsheet cannot be read: {error}.") from None
+    if not records:
+        raise CsvInvalidError("The spreadsheet is empty.")
+    header = [name.strip().lower() for name in records[0]]
+    missing = [
+        name for name in ("ticket_id", "first_name", "last_name", "email") if name not in header
+    ]
+    if missing:
+        raise CsvInvalidError(
+            "The spreadsheet lacks the columns " + ", ".join(missing) + ".", missing=missing
+        )
+    if len(records) - 1 > MAX_SHEET_ROWS:
+        raise CsvTooLargeError(
+            f"The spreadsheet has {len(records) - 1} rows; at most {MAX_SHEET_ROWS} are accepted.",
+            rows=len(records) - 1,
+            limit=MAX_SHEET_ROWS,
+        )
+    at = {name: header.index(name) for name in ("ticket_id", "first_name", "last_name", "email")}
+    lines = []
+    for number, record in enumerate(records[1:], start=2):
+        if not any(cell.strip() for cell in record):
+            continue
+
+        def cell(name: str, record: list[str] = record) -> str:
+            index = at[name]
+            return record[index].strip() if index < len(record) else ""
+
+        lines.append(
+            SheetLine(
+                row=number,
+                ticket_id=cell("ticket_id"),
+                first_name=cell("first_name"),
+                last_name=cell("last_name"),
+                email=cell("email"),
+            )
+        )
+    return lines
