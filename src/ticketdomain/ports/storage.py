@@ -25,10 +25,11 @@ import attrs
 from ticketdomain.core.accounts import HoldingAccount, LedgerEntry
 from ticketdomain.core.catalog import Activity, CatalogProfile, Performance, Product, Tariff
 from ticketdomain.core.contacts import Individual, Structure
+from ticketdomain.core.distribution import CustodyCount, HolderCount
 from ticketdomain.core.invoices import Invoice, InvoiceSequence
 from ticketdomain.core.mail import MailMessage
 from ticketdomain.core.quotas import Quota
-from ticketdomain.core.sales import Option, Order, Reservation, Ticket
+from ticketdomain.core.sales import Option, Order, Reservation, Ticket, TicketState
 from ticketdomain.core.setup import Institution, Organization, SalesChannel, SalesPoint
 
 T = TypeVar("T")
@@ -157,7 +158,43 @@ class TicketRepository(Repository[Ticket], Protocol):
         """The ticket that holds or once held this barcode."""
         ...
 
-    def for_holder(self, individual_id: str) -> list[Ticket]: ...
+    def for_holder(self, individual_id: str) -> list[Ticket]:
+        """Ordered by id."""
+        ...
+
+    def get_many_for_update(self, ids: Collection[str]) -> list[Ticket]:
+        """The tickets among ``ids`` that exist, ordered by id, locked."""
+        ...
+
+    def in_custody(
+        self,
+        organization_id: str,
+        structure_id: str,
+        states: Collection[TicketState],
+        performance_id: str | None = None,
+        product_id: str | None = None,
+        limit: int | None = None,
+        for_update: bool = False,
+    ) -> list[Ticket]:
+        """Tickets of the organization whose ``stock_structure_id`` is ``structure_id`` and
+        whose state is one of ``states`` (optionally of one performance and/or product),
+        ordered by id, at most ``limit`` of them, locked when ``for_update``."""
+        ...
+
+    def custody_counts(
+        self, organization_id: str, stock_structure_ids: Collection[str]
+    ) -> list[CustodyCount]:
+        """One aggregate over the organization's tickets held by the given structures: how
+        many share each buyer, stock structure, performance, product, state and whether they
+        are assigned to an individual (rows of count 0 are left out)."""
+        ...
+
+    def holder_counts(
+        self, organization_id: str, performance_id: str | None = None
+    ) -> list[HolderCount]:
+        """One aggregate over the organization's tickets assigned to an individual and not
+        cancelled: how many each holder has per stock structure and performance."""
+        ...
 
 
 class HoldingAccountRepository(Repository[HoldingAccount], Protocol):

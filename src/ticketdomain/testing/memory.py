@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
@@ -19,6 +20,7 @@ import attrs
 from ticketdomain.core.accounts import HoldingAccount, LedgerEntry
 from ticketdomain.core.catalog import Activity, CatalogProfile, Performance, Product, Tariff
 from ticketdomain.core.contacts import Individual, Structure
+from ticketdomain.core.distribution import CustodyCount, HolderCount
 from ticketdomain.core.errors import ConcurrencyError
 from ticketdomain.core.invoices import Invoice, InvoiceSequence
 from ticketdomain.core.mail import MailMessage
@@ -287,6 +289,65 @@ class _Tickets(_Repo[Ticket]):
 
     def for_holder(self, individual_id: str) -> list[Ticket]:
         return sorted(self._select(lambda t: t.holder_id == individual_id), key=lambda t: t.id)
+
+    def get_many_for_update(self, ids: Collection[str]) -> list[Ticket]:
+        wanted = set(ids)
+        return sorted(self._select(lambda t: t.id in wanted), key=lambda t: t.id)
+
+    def in_custody(
+        self,
+        organization_id: str,
+        structure_id: str,
+        states: Collection[TicketState],
+        performance_id: str | None = None,
+        product_id: str | None = None,
+        limit: int | None = None,
+        for_update: bool = False,
+    ) -> list[Ticket]:
+        found = sorted(
+            (
+                t
+                for t in self._items()
+                if t.organization_id == organization_id
+                and t.stock_structure_id == structure_id
+                and t.state in states
+                and performance_id in (None, t.performance_id)
+                and product_id in (None, t.product_id)
+            ),
+            key=lambda t: t.id,
+        )
+        return copy.deepcopy(found if limit is None else found[: max(limit, 0)])
+
+    def custody_counts(
+        self, organization_id: str, stock_structure_ids: Collection[str]
+    ) -> list[CustodyCount]:
+        wanted = set(stock_structure_ids)
+        counts: Counter[tuple[str, str, str, str, TicketState, bool]] = Counter(
+            (
+                t.structure_id,
+                t.stock_structure_id,
+                t.performance_id,
+                t.product_id,
+                t.state,
+                t.holder_id is not None,
+            )
+            for t in self._items()
+            if t.organization_id == organization_id and t.stock_structure_id in wanted
+        )
+        return [CustodyCount(*key, count=n) for key, n in counts.items()]
+
+    def holder_counts(
+        self, organization_id: str, performance_id: str | None = None
+    ) -> list[HolderCount]:
+        counts: Counter[tuple[str, str, str]] = Counter(
+            (t.holder_id, t.stock_structure_id, t.performance_id)
+            for t in self._items()
+            if t.organization_id == organization_id
+            and t.holder_id is not None
+            and t.state is not TicketState.CANCELLED
+            and performance_id in (None, t.performance_id)
+        )
+        return [HolderCount(*key, count=n) for key, n in counts.items()]
 
     def update(self, item: Ticket) -> None:
         self._check_barcodes(item)
