@@ -12,9 +12,12 @@ from ticketdomain.ports.storage import Storage
 from ticketdomain.ports.system import BarcodeGenerator, Clock, IdGenerator
 from ticketdomain.services import commands as c
 from ticketdomain.services._context import Adapters
+from ticketdomain.services.access import AccessControlService
 from ticketdomain.services.accounts import AccountService
 from ticketdomain.services.contacts import ContactService
+from ticketdomain.services.distribution import DistributionService
 from ticketdomain.services.mail import MailService
+from ticketdomain.services.members import MemberService
 from ticketdomain.services.reports import ReportService
 from ticketdomain.services.sales import SalesService
 from ticketdomain.services.setup import SetupService
@@ -56,6 +59,9 @@ class TicketDomain:
         self.accounts = AccountService(self.adapters)
         self.reports = ReportService(self.adapters)
         self.mail = MailService(self.adapters)
+        self.distribution = DistributionService(self.adapters)
+        self.members = MemberService(self.adapters)
+        self.access = AccessControlService(self.adapters)
         self._handlers: dict[type[Any], Callable[[Any], Any]] = {
             c.CreateInstitution: self.setup.create_institution,
             c.CreateOrganization: self.setup.create_organization,
@@ -97,6 +103,22 @@ class TicketDomain:
             c.CancelOrder: self.accounts.cancel_order,
             c.ViewSalesReport: self.reports.sales_report,
             c.DispatchMail: self.mail.dispatch_mail,
+            c.ViewStock: self.distribution.view_stock,
+            c.ViewDashboard: self.distribution.view_dashboard,
+            c.DistributeToMember: self.distribution.distribute_to_member,
+            c.DistributeToSubStructure: self.distribution.distribute_to_sub_structure,
+            c.PrintAtOnce: self.distribution.print_at_once,
+            c.ExportStock: self.distribution.export_stock,
+            c.ImportDistribution: self.distribution.import_distribution,
+            c.ListDistributedTickets: self.distribution.list_distributed_tickets,
+            c.ReclaimTickets: self.distribution.reclaim_tickets,
+            c.ReclaimFromSubStructure: self.distribution.reclaim_from_sub_structure,
+            c.LoginMember: self.members.login_member,
+            c.ListMemberTickets: self.members.list_member_tickets,
+            c.PrintMemberTickets: self.members.print_member_tickets,
+            c.SetMarketingConsent: self.members.set_marketing_consent,
+            c.ScanTicket: self.access.scan_ticket,
+            c.ExportBeneficiaries: self.reports.export_beneficiaries,
         }
 
     def handle(self, command: object) -> Any:

@@ -6,13 +6,20 @@ from collections.abc import Callable
 
 import attrs
 
-from ticketdomain.core.errors import PeriodInvalidError
+from ticketdomain.core.errors import NotFoundError, PeriodInvalidError
 from ticketdomain.core.money import Money
 from ticketdomain.core.sales import OrderState
 from ticketdomain.core.setup import Function
 from ticketdomain.services import commands as c
 from ticketdomain.services import results as r
-from ticketdomain.services._context import Adapters, authorize_relay, line_description, need
+from ticketdomain.services._context import (
+    Adapters,
+    authorize_relay,
+    line_description,
+    need,
+    organization_of,
+)
+from ticketdomain.services._tickets import Labels
 
 
 def _totals(
@@ -115,3 +122,51 @@ class ReportService:
                 Money.sum((row.amount for row in counted), currency),
             ),
         )
+
+    def export_beneficiaries(self, command: c.ExportBeneficiaries) -> r.BeneficiariesExport:
+        """The individuals the organization's tickets were distributed to, per performance and
+        distributing structure, with their consent to marketing (``to_csv()`` for a file)."""
+        with self.adapters.storage.unit_of_work() as uow:
+            organization = organization_of(uow, command.operator)
+            if command.performance_id is not None:
+                performance = uow.performances.get(command.performance_id)
+                if performance is None or performance.organization_id != organization.id:
+                    raise NotFoundError("performance", command.performance_id)
+            counts = uow.tickets.holder_counts(organization.id, command.performance_id)
+            labels = Labels(uow)
+            structures: dict[str, str] = {}
+            rows = []
+            for item in counts:
+                holder = need(uow.individuals.get(item.holder_id), "individual", item.holder_id)
+                if command.only_consenting and not holder.marketing_consent:
+                    continue
+                if item.stock_structure_id not in structures:
+                    structure = uow.structures.get(item.stock_structure_id)
+                    structures[item.stock_structure_id] = (
+                        structure.name if structure else item.stock_structure_id
+                    )
+                performance = labels.performance(item.performance_id)
+                rows.append(
+                    r.BeneficiaryRow(
+                        first_name=holder.name.first,
+                        last_name=holder.name.last,
+                        email=holder.email.value,
+                        structure_id=item.stock_structure_id,
+                        structure=structures[item.stock_structure_id],
+                        performance_id=performance.id,
+                        activity=labels.activity(performance.activity_id).name,
+                        starts_at=performance.starts_at,
+                        tickets=item.count,
+                        marketing_consent=holder.marketing_consent,
+                    )
+                )
+        rows.sort(
+            key=lambda row: (
+                row.starts_at,
+                row.performance_id,
+                row.last_name,
+                row.first_name,
+                row.email,
+            )
+        )
+        return r.BeneficiariesExport(tuple(rows))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import enum
 import io
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import attrs
 
+from ticketdomain.core.access import ScanRejection
 from ticketdomain.core.accounts import EntryKind, HoldingAccount, LedgerEntry
 from ticketdomain.core.catalog import (
     Activity,
@@ -19,6 +21,7 @@ from ticketdomain.core.catalog import (
     Tariff,
 )
 from ticketdomain.core.contacts import ContactRole, Individual, Structure
+from ticketdomain.core.distribution import spreadsheet_safe
 from ticketdomain.core.invoices import Invoice, InvoiceKind
 from ticketdomain.core.money import Money
 from ticketdomain.core.quotas import Quota
@@ -64,6 +67,22 @@ class OperatorSession:
 
     organization_id: str
     operator: str
+
+
+@attrs.frozen
+class MemberSession:
+    """An individual logged into the individual space (authenticated by the host)."""
+
+    individual_id: str
+    institution_id: str
+
+
+@attrs.frozen
+class GateSession:
+    """An access-control device of one organization, at a named gate."""
+
+    organization_id: str
+    gate: str
 
 
 # --- set-up ---------------------------------------------------------------------------------
@@ -239,6 +258,7 @@ class IndividualView:
     email: str
     structure_id: str | None
     role: ContactRole | None
+    marketing_consent: bool = False
 
     @classmethod
     def of(cls, item: Individual) -> IndividualView:
@@ -250,6 +270,7 @@ class IndividualView:
             item.email.value,
             item.structure_id,
             item.role,
+            item.marketing_consent,
         )
 
 
@@ -701,3 +722,251 @@ class SalesReport:
 class MailDispatched:
     sent: tuple[str, ...]
     failed: tuple[str, ...]
+
+
+# --- corporate space: stock, dashboard, distribution ----------------------------------------
+
+
+@attrs.frozen
+class StockLine:
+    """Tickets of one product for one performance that came into a structure, and how many
+    of them are still in its stock (distributable)."""
+
+    performance_id: str
+    activity: str
+    starts_at: datetime
+    venue: str
+    product_id: str
+    product: str
+    #: bought by the structure plus received from its parent
+    came_in: int
+    in_stock: int
+
+    @property
+    def summary(self) -> str:
+        return f"{self.in_stock} left to distribute of {self.came_in}"
+
+
+@attrs.frozen
+class StockView:
+    structure_id: str
+    structure: str
+    lines: tuple[StockLine, ...]
+
+
+@attrs.frozen
+class SubStructureCount:
+    structure_id: str
+    structure: str
+    count: int
+
+
+@attrs.frozen
+class TallyView:
+    """``bought + received == in_stock + distributed``; distributed tickets are with
+    individuals, handed over after printing at once, or with sub-structures."""
+
+    bought: int
+    received: int
+    in_stock: int
+    distributed: int
+    to_individuals: int
+    handed_over: int
+    to_sub_structures: tuple[SubStructureCount, ...]
+    printed: int
+    controlled: int
+    cancelled: int
+
+    @property
+    def came_in(self) -> int:
+        return self.bought + self.received
+
+    @property
+    def summary(self) -> str:
+        return f"{self.in_stock} left to distribute of {self.came_in}"
+
+
+@attrs.frozen
+class ProductTally:
+    product_id: str
+    product: str
+    activity: str
+    tally: TallyView
+
+
+@attrs.frozen
+class Dashboard:
+    """A structure's distribution dashboard: per product and in total."""
+
+    structure_id: str
+    structure: str
+    products: tuple[ProductTally, ...]
+    total: TallyView
+
+
+@attrs.frozen
+class TicketsDistributed:
+    ticket_ids: tuple[str, ...]
+    holder_id: str
+    holder_name: str
+    holder_email: str
+    mail_id: str
+
+
+@attrs.frozen
+class TicketsHandedOver:
+    ticket_ids: tuple[str, ...]
+    sub_structure_id: str
+
+
+@attrs.frozen
+class TicketDocument:
+    """Tickets rendered into one document (a PDF with the adapters shipped)."""
+
+    ticket_ids: tuple[str, ...]
+    media_type: str
+    content: bytes = attrs.field(repr=lambda c: f"<{len(c)} bytes>")
+
+
+@attrs.frozen
+class StockSheet:
+    """The stock as a CSV spreadsheet, one row per ticket, name and email left to fill in."""
+
+    structure_id: str
+    filename: str
+    media_type: str
+    content: str
+    tickets: int
+
+
+class ImportOutcome(enum.Enum):
+    DISTRIBUTED = "distributed"
+    UNTOUCHED = "untouched"
+    REJECTED = "rejected"
+
+
+@attrs.frozen
+class ImportRowReport:
+    row: int
+    ticket_id: str
+    outcome: ImportOutcome
+    holder_id: str | None = None
+    #: why a row was rejected: ``incomplete``, ``name_invalid``, ``email_invalid``,
+    #: ``duplicate_ticket``, ``ticket_unknown`` or ``ticket_not_in_stock``
+    code: str | None = None
+    message: str | None = None
+
+
+@attrs.frozen
+class ImportReport:
+    rows: tuple[ImportRowReport, ...]
+    mail_ids: tuple[str, ...]
+
+    def count(self, outcome: ImportOutcome) -> int:
+        return sum(1 for row in self.rows if row.outcome is outcome)
+
+
+@attrs.frozen
+class DistributedTicketView:
+    ticket_id: str
+    performance_id: str
+    product_id: str
+    state: TicketState
+    stock_structure_id: str
+    holder_id: str | None
+    holder_name: str | None
+    holder_email: str | None
+    beneficiary: str | None
+
+
+@attrs.frozen
+class TicketsReclaimed:
+    ticket_ids: tuple[str, ...]
+    mail_ids: tuple[str, ...]
+
+
+# --- individual space ------------------------------------------------------------------------
+
+
+@attrs.frozen
+class MemberTicketView:
+    ticket_id: str
+    activity: str
+    performance_id: str
+    starts_at: datetime
+    venue: str
+    product: str
+    tariff: str
+    state: TicketState
+    beneficiary: str | None
+
+
+# --- access control and beneficiaries -------------------------------------------------------
+
+
+@attrs.frozen
+class ScanResult:
+    """A gate's answer: accepted once, or rejected with a reason (and, for a ticket already
+    controlled, when and where it was)."""
+
+    accepted: bool
+    rejection: ScanRejection | None
+    barcode: str
+    performance_id: str
+    gate: str
+    scanned_at: datetime
+    ticket_id: str | None = None
+    product: str | None = None
+    beneficiary: str | None = None
+    controlled_at: datetime | None = None
+    controlled_gate: str | None = None
+
+
+@attrs.frozen
+class BeneficiaryRow:
+    first_name: str
+    last_name: str
+    email: str
+    structure_id: str
+    structure: str
+    performance_id: str
+    activity: str
+    starts_at: datetime
+    tickets: int
+    marketing_consent: bool
+
+
+@attrs.frozen
+class BeneficiariesExport:
+    rows: tuple[BeneficiaryRow, ...]
+
+    def to_csv(self) -> str:
+        """The rows as CSV (comma separated, header line first)."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(
+            [
+                "first_name",
+                "last_name",
+                "email",
+                "structure",
+                "activity",
+                "performance",
+                "tickets",
+                "marketing_consent",
+            ]
+        )
+        for row in self.rows:
+            writer.writerow(
+                [
+                    spreadsheet_safe(row.first_name),
+                    spreadsheet_safe(row.last_name),
+                    spreadsheet_safe(row.email),
+                    spreadsheet_safe(row.structure),
+                    spreadsheet_safe(row.activity),
+                    f"{row.starts_at:%Y-%m-%d %H:%M}",
+                    row.tickets,
+                    "yes" if row.marketing_consent else "no",
+                ]
+            )
+        return out.getvalue()

@@ -18,7 +18,6 @@ from ticketdomain.core.errors import (
     StateTransitionError,
 )
 from ticketdomain.core.mail import MailMessage
-from ticketdomain.core.printing import PrintableTicket
 from ticketdomain.core.quotas import available
 from ticketdomain.core.sales import (
     LineRequest,
@@ -51,16 +50,9 @@ from ticketdomain.services._context import (
     same_organization,
     take_places,
 )
+from ticketdomain.services._tickets import Labels, is_settled, order_payable, render
 
-
-def is_settled(order: Order, account: HoldingAccount | None) -> bool:
-    """Card orders are paid at once; holding-account orders once their invoice is covered
-    (``account`` is the structure's holding account with the order's organization)."""
-    if not order.on_account:
-        return True
-    if order.invoice_id is None:
-        return False
-    return account is not None and account.remaining_on(order.invoice_id).is_zero
+__all__ = ["SalesService", "is_settled"]
 
 
 @attrs.frozen
@@ -578,8 +570,8 @@ class SalesService:
                 if ticket.state is TicketState.PRINTED:
                     ticket.reissue_barcode(self.adapters.barcodes.new_barcode())
                 ticket.print()
-            content = self.adapters.renderer.render(
-                [printable(uow, order, ticket, beneficiary) for ticket in tickets]
+            content = render(
+                self.adapters.renderer, Labels(uow), [(ticket, beneficiary) for ticket in tickets]
             )
             for ticket in tickets:
                 uow.tickets.update(ticket)
@@ -632,13 +624,7 @@ class SalesService:
         return r.TicketsTransferred(order.id, tuple(t.id for t in tickets), client.id, message.id)
 
     def _require_admissible(self, uow: UnitOfWork, order: Order) -> None:
-        sales_point = need(
-            uow.sales_points.get(order.sales_point_id), "sales_point", order.sales_point_id
-        )
-        if sales_point.policy.admit_before_settlement or not order.on_account:
-            return
-        account = uow.accounts.for_structure(order.organization_id, order.structure_id)
-        if not is_settled(order, account):
+        if not order_payable(uow, order):
             raise OrderNotSettledError(
                 "Tickets of this order are printed once its invoice is settled.",
                 order_id=order.id,
@@ -651,34 +637,6 @@ class SalesService:
                 return str(contact.name)
         structure = uow.structures.get(order.structure_id)
         return structure.name if structure else order.structure_id
-
-
-def printable(uow: UnitOfWork, order: Order, ticket: Ticket, beneficiary: str) -> PrintableTicket:
-    performance = need(
-        uow.performances.get(ticket.performance_id), "performance", ticket.performance_id
-    )
-    activity = need(
-        uow.activities.get(performance.activity_id), "activity", performance.activity_id
-    )
-    product = need(uow.products.get(ticket.product_id), "product", ticket.product_id)
-    tariff = need(uow.tariffs.get(ticket.tariff_id), "tariff", ticket.tariff_id)
-    organization = need(
-        uow.organizations.get(ticket.organization_id), "organization", ticket.organization_id
-    )
-    assert ticket.barcode is not None
-    return PrintableTicket(
-        ticket_id=ticket.id,
-        barcode=ticket.barcode,
-        organization=organization.name,
-        activity=activity.name,
-        performance_starts_at=performance.starts_at,
-        venue=performance.venue,
-        product=product.name,
-        tariff=tariff.name,
-        price=tariff.price,
-        order_id=order.id,
-        beneficiary=beneficiary,
-    )
 
 
 def _order_line(id: str, item: ResolvedLine) -> OrderLine:

@@ -1,0 +1,122 @@
+"""What the services that print, distribute and scan tickets share: labels looked up once per
+unit of work, whether an order's tickets may be printed and admitted, and rendering."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from ticketdomain.core.accounts import HoldingAccount
+from ticketdomain.core.catalog import Activity, Performance, Product, Tariff
+from ticketdomain.core.errors import OrderNotSettledError
+from ticketdomain.core.printing import PrintableTicket
+from ticketdomain.core.sales import Order, Ticket
+from ticketdomain.core.setup import Organization
+from ticketdomain.ports.documents import TicketRenderer
+from ticketdomain.ports.storage import UnitOfWork
+from ticketdomain.services._context import need
+
+
+def is_settled(order: Order, account: HoldingAccount | None) -> bool:
+    """Card orders are paid at once; holding-account orders once their invoice is covered
+    (``account`` is the structure's holding account with the order's organization)."""
+    if not order.on_account:
+        return True
+    if order.invoice_id is None:
+        return False
+    return account is not None and account.remaining_on(order.invoice_id).is_zero
+
+
+class Labels:
+    """Catalog lookups cached for one unit of work (many tickets share a few performances)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._performances: dict[str, Performance] = {}
+        self._activities: dict[str, Activity] = {}
+        self._products: dict[str, Product] = {}
+        self._tariffs: dict[str, Tariff] = {}
+        self._organizations: dict[str, Organization] = {}
+        self._orders: dict[str, Order] = {}
+
+    def performance(self, id: str) -> Performance:
+        if id not in self._performances:
+            self._performances[id] = need(self._uow.performances.get(id), "performance", id)
+        return self._performances[id]
+
+    def activity(self, id: str) -> Activity:
+        if id not in self._activities:
+            self._activities[id] = need(self._uow.activities.get(id), "activity", id)
+        return self._activities[id]
+
+    def product(self, id: str) -> Product:
+        if id not in self._products:
+            self._products[id] = need(self._uow.products.get(id), "product", id)
+        return self._products[id]
+
+    def tariff(self, id: str) -> Tariff:
+        if id not in self._tariffs:
+            self._tariffs[id] = need(self._uow.tariffs.get(id), "tariff", id)
+        return self._tariffs[id]
+
+    def organization(self, id: str) -> Organization:
+        if id not in self._organizations:
+            self._organizations[id] = need(self._uow.organizations.get(id), "organization", id)
+        return self._organizations[id]
+
+    def order(self, id: str) -> Order:
+        if id not in self._orders:
+            self._orders[id] = need(self._uow.orders.get(id), "order", id)
+        return self._orders[id]
+
+    def describe(self, ticket: Ticket) -> str:
+        performance = self.performance(ticket.performance_id)
+        return (
+            f"{self.activity(performance.activity_id).name}, "
+            f"{performance.starts_at:%Y-%m-%d %H:%M}, {performance.venue}: "
+            f"{self.product(ticket.product_id).name} / {self.tariff(ticket.tariff_id).name}"
+        )
+
+    def printable(self, ticket: Ticket, beneficiary: str) -> PrintableTicket:
+        performance = self.performance(ticket.performance_id)
+        assert ticket.barcode is not None
+        return PrintableTicket(
+            ticket_id=ticket.id,
+            barcode=ticket.barcode,
+            organization=self.organization(ticket.organization_id).name,
+            activity=self.activity(performance.activity_id).name,
+            performance_starts_at=performance.starts_at,
+            venue=performance.venue,
+            product=self.product(ticket.product_id).name,
+            tariff=self.tariff(ticket.tariff_id).name,
+            price=self.tariff(ticket.tariff_id).price,
+            order_id=ticket.order_id,
+            beneficiary=beneficiary,
+        )
+
+
+def order_payable(uow: UnitOfWork, order: Order) -> bool:
+    """Whether the order's tickets may be printed and admitted now: always where its sales
+    point admits before settlement, else once the order is settled."""
+    sales_point = uow.sales_points.get(order.sales_point_id)
+    if sales_point is None or sales_point.policy.admit_before_settlement or not order.on_account:
+        return True
+    return is_settled(order, uow.accounts.for_structure(order.organization_id, order.structure_id))
+
+
+def require_payable(uow: UnitOfWork, labels: Labels, tickets: Iterable[Ticket]) -> None:
+    """Raise ``OrderNotSettledError`` if one of the tickets may not be printed yet."""
+    for order_id in sorted({ticket.order_id for ticket in tickets}):
+        if not order_payable(uow, labels.order(order_id)):
+            raise OrderNotSettledError(
+                "Tickets of this order are printed once its invoice is settled.",
+                order_id=order_id,
+            )
+
+
+def render(
+    renderer: TicketRenderer, labels: Labels, tickets: Sequence[tuple[Ticket, str]]
+) -> bytes:
+    """One document with every ticket, each with its beneficiary's name."""
+    return renderer.render(
+        [labels.printable(ticket, beneficiary) for ticket, beneficiary in tickets]
+    )

@@ -1,0 +1,67 @@
+"""Access control: gates scan barcodes; each ticket is admitted once."""
+
+from __future__ import annotations
+
+import attrs
+
+from ticketdomain.core.access import admission
+from ticketdomain.core.contacts import clean_name
+from ticketdomain.core.errors import NotFoundError
+from ticketdomain.services import commands as c
+from ticketdomain.services import results as r
+from ticketdomain.services._context import Adapters, need
+from ticketdomain.services._tickets import Labels, order_payable
+
+
+@attrs.frozen
+class AccessControlService:
+    """What a gate does. A rejected barcode is an answer, not an error: ``scan_ticket``
+    returns it with its reason and changes nothing."""
+
+    adapters: Adapters
+
+    def scan_ticket(self, command: c.ScanTicket) -> r.ScanResult:
+        """Admit the ticket holding ``barcode`` to the performance, once.
+
+        Rejected (``accepted`` false) with a ``ScanRejection``: unknown, revoked (reclaimed or
+        reprinted), cancelled, already controlled (``controlled_at`` and ``controlled_gate``
+        tell when and where), wrong performance, not printed, not payable (its holding-account
+        order is unsettled where the sales point admits only settled orders). Raises
+        ``NotFoundError`` for a performance or organization the gate does not know.
+        """
+        gate = command.gate
+        gate_name = clean_name(gate.gate, "gate")
+        now = self.adapters.clock.now()
+        with self.adapters.storage.unit_of_work() as uow:
+            need(uow.organizations.get(gate.organization_id), "organization", gate.organization_id)
+            performance = uow.performances.get(command.performance_id)
+            if performance is None or performance.organization_id != gate.organization_id:
+                raise NotFoundError("performance", command.performance_id)
+            barcode = command.barcode.strip() if isinstance(command.barcode, str) else ""
+            found = uow.tickets.by_barcode(barcode) if barcode else None
+            # Lock the ticket: two gates scanning one barcode at once admit it once.
+            ticket = (
+                uow.tickets.get_for_update(found.id)
+                if found is not None and found.organization_id == gate.organization_id
+                else None
+            )
+            labels = Labels(uow)
+            payable = ticket is None or order_payable(uow, labels.order(ticket.order_id))
+            rejection = admission(ticket, barcode, performance.id, payable)
+            if ticket is not None and rejection is None:
+                ticket.control(now, gate_name)
+                uow.tickets.update(ticket)
+                uow.commit()
+        return r.ScanResult(
+            accepted=rejection is None,
+            rejection=rejection,
+            barcode=barcode,
+            performance_id=performance.id,
+            gate=gate_name,
+            scanned_at=now,
+            ticket_id=ticket.id if ticket else None,
+            product=labels.product(ticket.product_id).name if ticket else None,
+            beneficiary=ticket.beneficiary if ticket else None,
+            controlled_at=ticket.controlled_at if ticket else None,
+            controlled_gate=ticket.controlled_gate if ticket else None,
+        )

@@ -1,0 +1,640 @@
+"""The corporate space: a structure's stock, its dashboard, distributing tickets to members, to
+sub-structures or on paper at once, in bulk from a spreadsheet, and reclaiming them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from ticketdomain.core.catalog import check_quantity
+from ticketdomain.core.contacts import ContactRole, Email, Individual, PersonName, Structure
+from ticketdomain.core.distribution import (
+    SheetLine,
+    SheetRow,
+    Tally,
+    read_sheet,
+    tally,
+    write_sheet,
+)
+from ticketdomain.core.errors import (
+    ForeignResourceError,
+    ImportRejectedError,
+    NotFoundError,
+    RecipientInvalidError,
+    StockInsufficientError,
+    TicketDomainError,
+)
+from ticketdomain.core.mail import MailMessage
+from ticketdomain.core.sales import Ticket, TicketState, check_ticket_ids
+from ticketdomain.core.setup import Function, SalesPoint
+from ticketdomain.ports.storage import UnitOfWork
+from ticketdomain.services import commands as c
+from ticketdomain.services import results as r
+from ticketdomain.services._context import Adapters, authorize_relay, need
+from ticketdomain.services._tickets import Labels, render, require_payable
+
+_DISTRIBUTED = (TicketState.DISTRIBUTED, TicketState.PRINTED, TicketState.CONTROLLED)
+
+
+def ancestors_of(uow: UnitOfWork, structure: Structure) -> list[str]:
+    """The parent, grandparent… of a structure (a cycle, which set-up never makes, stops it)."""
+    found: list[str] = []
+    parent_id = structure.parent_id
+    while parent_id is not None and parent_id not in found and parent_id != structure.id:
+        found.append(parent_id)
+        parent = uow.structures.get(parent_id)
+        parent_id = parent.parent_id if parent is not None else None
+    return found
+
+
+def below(uow: UnitOfWork, structure_id: str) -> dict[str, str]:
+    """Every structure below ``structure_id``, mapped to the direct sub-structure above it."""
+    child_of: dict[str, str] = {}
+    pending = [(child.id, child.id) for child in uow.structures.children(structure_id)]
+    while pending:
+        current, top = pending.pop()
+        if current in child_of or current == structure_id:
+            continue
+        child_of[current] = top
+        pending.extend((child.id, top) for child in uow.structures.children(current))
+    return child_of
+
+
+@attrs.frozen
+class DistributionService:
+    """What a structure's relays do with the tickets it bought, on a sales point where the
+    distribution function is on. Each method is one transaction; a refused call raises a
+    ``TicketDomainError`` subclass and changes nothing."""
+
+    adapters: Adapters
+
+    # --- sessions and visibility ------------------------------------------------------------
+
+    def _authorize(self, uow: UnitOfWork, session: r.RelaySession) -> SalesPoint:
+        sales_point, _ = authorize_relay(uow, session)
+        sales_point.require(Function.DISTRIBUTION)
+        return sales_point
+
+    def _visible(
+        self, uow: UnitOfWork, session: r.RelaySession, structure_id: str | None
+    ) -> Structure:
+        """The relay's structure, or one below it (what it handed on is visible, read-only)."""
+        own = need(uow.structures.get(session.structure_id), "structure", session.structure_id)
+        if structure_id is None or structure_id == own.id:
+            return own
+        target = need(uow.structures.get(structure_id), "structure", structure_id)
+        if own.id not in ancestors_of(uow, target):
+            raise ForeignResourceError(
+                "This structure is not one of the relay's sub-structures.",
+                kind="structure",
+                id=structure_id,
+            )
+        return target
+
+    def _sub_structure(self, uow: UnitOfWork, session: r.RelaySession, id: str) -> Structure:
+        sub = need(uow.structures.get(id), "structure", id)
+        if sub.parent_id != session.structure_id:
+            raise ForeignResourceError(
+                "Tickets go to and come back from direct sub-structures only.",
+                kind="structure",
+                id=id,
+            )
+        return sub
+
+    def _tallies(
+        self, uow: UnitOfWork, organization_id: str, structure: Structure
+    ) -> dict[tuple[str, str], Tally]:
+        child_of = below(uow, structure.id)
+        counts = uow.tickets.custody_counts(organization_id, [structure.id, *child_of])
+        return tally(structure.id, ancestors_of(uow, structure), child_of, counts)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def view_stock(self, command: c.ViewStock) -> r.StockView:
+        """Per performance and product: the tickets that came in and those still in stock
+        (distributable)."""
+        with self.adapters.storage.unit_of_work() as uow:
+            self._authorize(uow, command.session)
+            structure = self._visible(uow, command.session, command.structure_id)
+            tallies = self._tallies(uow, command.session.organization_id, structure)
+            labels = Labels(uow)
+            lines = []
+            for (performance_id, product_id), counts in tallies.items():
+                if counts.bought + counts.received == 0:
+                    continue
+                performance = labels.performance(performance_id)
+                lines.append(
+                    r.StockLine(
+                        performance_id=performance_id,
+                        activity=labels.activity(performance.activity_id).name,
+                        starts_at=performance.starts_at,
+                        venue=performance.venue,
+                        product_id=product_id,
+                        product=labels.product(product_id).name,
+                        came_in=counts.bought + counts.received,
+                        in_stock=counts.in_stock,
+                    )
+                )
+        lines.sort(key=lambda line: (line.starts_at, line.performance_id, line.product))
+        return r.StockView(structure.id, structure.name, tuple(lines))
+
+    def view_dashboard(self, command: c.ViewDashboard) -> r.Dashboard:
+        """Counted by one aggregate query over the tickets, never ticket by ticket."""
+        with self.adapters.storage.unit_of_work() as uow:
+            self._authorize(uow, command.session)
+            structure = self._visible(uow, command.session, command.structure_id)
+            tallies = self._tallies(uow, command.session.organization_id, structure)
+            per_product: dict[str, Tally] = {}
+            for (_, product_id), counts in tallies.items():
+                per_product[product_id] = per_product.get(product_id, Tally()) + counts
+            labels = Labels(uow)
+            names = {child.id: child.name for child in uow.structures.children(structure.id)}
+            products = []
+            for product_id, counts in per_product.items():
+                product = labels.product(product_id)
+                products.append(
+                    r.ProductTally(
+                        product_id=product_id,
+                        product=product.name,
+                        activity=labels.activity(product.activity_id).name,
+                        tally=_tally_view(counts, names),
+                    )
+                )
+            total = sum(per_product.values(), Tally())
+        products.sort(key=lambda item: (item.activity, item.product, item.product_id))
+        return r.Dashboard(structure.id, structure.name, tuple(products), _tally_view(total, names))
+
+    def list_distributed_tickets(
+        self, command: c.ListDistributedTickets
+    ) -> tuple[r.DistributedTicketView, ...]:
+        with self.adapters.storage.unit_of_work() as uow:
+            self._authorize(uow, command.session)
+            structure = self._visible(uow, command.session, command.structure_id)
+            tickets = uow.tickets.in_custody(
+                command.session.organization_id, structure.id, _DISTRIBUTED
+            )
+            holders: dict[str, Individual | None] = {}
+            views = []
+            for ticket in tickets:
+                holder = None
+                if ticket.holder_id is not None:
+                    if ticket.holder_id not in holders:
+                        holders[ticket.holder_id] = uow.individuals.get(ticket.holder_id)
+                    holder = holders[ticket.holder_id]
+                views.append(
+                    r.DistributedTicketView(
+                        ticket_id=ticket.id,
+                        performance_id=ticket.performance_id,
+                        product_id=ticket.product_id,
+                        state=ticket.state,
+                        stock_structure_id=ticket.stock_structure_id,
+                        holder_id=ticket.holder_id,
+                        holder_name=str(holder.name) if holder else None,
+                        holder_email=holder.email.value if holder else None,
+                        beneficiary=ticket.beneficiary,
+                    )
+                )
+        return tuple(views)
+
+    # --- distributing -----------------------------------------------------------------------
+
+    def _take_from_stock(
+        self,
+        uow: UnitOfWork,
+        session: r.RelaySession,
+        structure_id: str,
+        performance_id: str,
+        product_id: str,
+        quantity: int,
+    ) -> list[Ticket]:
+        quantity = check_quantity(quantity)
+        tickets = uow.tickets.in_custody(
+            session.organization_id,
+            structure_id,
+            (TicketState.BOUGHT,),
+            performance_id=performance_id,
+            product_id=product_id,
+            limit=quantity,
+            for_update=True,
+        )
+        if len(tickets) < quantity:
+            raise StockInsufficientError(
+                f"Only {len(tickets)} ticket(s) of this product are in stock; "
+                f"{quantity} were asked for.",
+                structure_id=structure_id,
+                performance_id=performance_id,
+                product_id=product_id,
+                in_stock=len(tickets),
+                requested=quantity,
+            )
+        return tickets
+
+    def distribute_to_member(self, command: c.DistributeToMember) -> r.TicketsDistributed:
+        """Assign tickets to a member (found, or created as a member of the structure) and
+        queue the mail inviting them to print.
+
+        Raises ``RecipientInvalidError``, ``EmailInvalidError``, ``NameInvalidError``,
+        ``QuantityInvalidError``, ``StockInsufficientError``, ``ForeignResourceError``,
+        ``FunctionDisabledError``, ``SalesPointAccessDeniedError``…
+        """
+        session = command.session
+        if (command.member_id is None) == (command.member is None):
+            raise RecipientInvalidError("Name the member either by id or by their details.")
+        with self.adapters.storage.unit_of_work() as uow:
+            self._authorize(uow, session)
+            if command.member_id is not None:
+                member = need(
+                    uow.individuals.get(command.member_id), "individual", command.member_id
+                )
+                if member.structure_id != session.structure_id:
+                    raise ForeignResourceError(
+                        "This contact is not a member of the relay's structure.",
+                        kind="individual",
+                        id=member.id,
+                    )
+            else:
+                assert command.member is not None
+                member = self._find_or_create_member(
+                    uow,
+                    session,
+                    Email(command.member.email),
+                    PersonName(command.member.first_name, command.member.last_name),
+                    command.member.marketing_consent,
+                )
+            tickets = self._take_from_stock(
+                uow,
+                session,
+                session.structure_id,
+                command.performance_id,
+                command.product_id,
+                command.quantity,
+            )
+            for ticket in tickets:
+                ticket.assign(member.id)
+                uow.tickets.update(ticket)
+            message = self._invitation(uow, session, member, tickets)
+            uow.commit()
+        return r.TicketsDistributed(
+            tuple(t.id for t in tickets), member.id, str(member.name), member.email.value, message
+        )
+
+    def _find_or_create_member(
+        self,
+        uow: UnitOfWork,
+        session: r.RelaySession,
+        email: Email,
+        name: PersonName,
+        marketing_consent: bool,
+    ) -> Individual:
+        found = uow.individuals.find_by_email(session.institution_id, email.value)
+        if found is not None:
+            if found.structure_id is None:
+                found.structure_id = session.structure_id
+                found.role = ContactRole.MEMBER
+                uow.individuals.update(found)
+            return found
+        member = Individual(
+            id=self.adapters.ids.new_id("individual"),
+            institution_id=session.institution_id,
+            name=name,
+            email=email,
+            structure_id=session.structure_id,
+            role=ContactRole.MEMBER,
+            marketing_consent=marketing_consent,
+        )
+        uow.individuals.add(member)
+        return member
+
+    def _invitation(
+        self,
+        uow: UnitOfWork,
+        session: r.RelaySession,
+        member: Individual,
+        tickets: Sequence[Ticket],
+    ) -> str:
+        organization = need(
+            uow.organizations.get(session.organization_id), "organization", session.organization_id
+        )
+        structure = need(
+            uow.structures.get(session.structure_id), "structure", session.structure_id
+        )
+        labels = Labels(uow)
+        lines = "\n".join(f"- {labels.describe(ticket)}" for ticket in tickets)
+        message = MailMessage(
+            id=self.adapters.ids.new_id("mail"),
+            to=member.email,
+            subject=f"{organization.name}: {len(tickets)} ticket(s) to print",
+            body=(
+                f"Hello {member.name.first},\n\n"
+                f"{structure.name} sent you {len(tickets)} ticket(s):\n{lines}\n\n"
+                "Log in to your personal space to print them with the name of the person who "
+                f"will attend.\n\n{organization.name}"
+            ),
+        )
+        uow.outbox.add(message, self.adapters.clock.now())
+        return message.id
+
+    def distribute_to_sub_structure(
+        self, command: c.DistributeToSubStructure
+    ) -> r.TicketsHandedOver:
+        """Move tickets to a direct sub-structure's stock, for its relays to distribute."""
+        session = command.session
+        with self.adapters.storage.unit_of_work() as uow:
+            self._authorize(uow, session)
+            sub = self._sub_structure(uow, session, command.sub_structure_id)
+            tickets = self._take_from_stock(
+                uow,
+                session,
+                session.structure_id,
+                command.performance_id,
+                command.product_id,
+                command.quantity,
+            )
+            for ticket in tickets:
+                ticket.hand_to(sub.id)
+                uow.tickets.update(ticket)
+            uow.commit()
+        return r.TicketsHandedOver(tuple(t.id for t in tickets), sub.id)
+
+    def print_at_once(self, command: c.PrintAtOnce) -> r.TicketDocument:
+        """Print tickets from the stock to hand over by hand (no mail, no assignment).
+
+        Raises ``OrderNotSettledError`` for tickets of an unsettled holding-account order where
+        their sales point admits only settled orders.
+        """
+        session = command.session
+        with self.adapters.storage.unit_of_work() as uow:
+            self._authorize(uow, session)
+            structure = need(
+                uow.structures.get(session.structure_id), "structure", session.structure_id
+            )
+            tickets = self._take_from_stock(
+                uow,
+                session,
+                session.structure_id,
+                command.performance_id,
+                command.product_id,
+                command.quantity,
+            )
+            labels = Labels(uow)
+            require_payable(uow, labels, tickets)
+            for ticket in tickets:
+                ticket.print()
+            # Handed over by hand: the structure's name stands for the unknown beneficiary.
+            content = render(
+                self.adapters.renderer, labels, [(ticket, structure.name) for ticket in tickets]
+            )
+            for ticket in tickets:
+                uow.tickets.update(ticket)
+            uow.commit()
+        return r.TicketDocument(
+            tuple(t.id for t in tickets), self.adapters.renderer.media_type, content
+        )
+
+    # --- the spreadsheet --------------------------------------------------------------------
+
+    def export_stock(self, command: c.ExportStock) -> r.StockSheet:
+        """One row per ticket in stock; fill in first name, last name and email, then import."""
+        session = command.session
+        with self.adapters.storage.unit_of_work() as uow:
+            self._authorize(uow, session)
+            tickets = uow.tickets.in_custody(
+                session.organization_id,
+                session.structure_id,
+                (TicketState.BOUGHT,),
+                performance_id=command.performance_id,
+                product_id=command.product_id,
+            )
+            labels = Labels(uow)
+            rows = []
+            for ticket in tickets:
+                performance = labels.performance(ticket.performance_id)
+                rows.append(
+                    SheetRow(
+                        ticket_id=ticket.id,
+                        activity=labels.activity(performance.activity_id).name,
+                        performance=f"{performance.starts_at:%Y-%m-%d %H:%M}",
+                        venue=performance.venue,
+                        product=labels.product(ticket.product_id).name,
+                    )
+                )
+        return r.StockSheet(
+            structure_id=session.structure_id,
+            filename=f"stock-{session.structure_id}.csv",
+            media_type="text/csv",
+            content=write_sheet(rows),
+            tickets=len(rows),
+        )
+
+    def import_distribution(self, command: c.ImportDistribution) -> r.ImportReport:
+        """Distribute every filled-in row to the individual it names (one invitation per
+        individual); rows left blank stay in stock.
+
+        Raises ``CsvInvalidError`` or ``CsvTooLargeError`` for a file that is not such a
+        spreadsheet, and ``ImportRejectedError`` (``details["rows"]``: row, ticket_id, code,
+        message of every bad row) when a row is bad and ``apply_valid_rows`` is off.
+        """
+        session = command.session
+        lines = read_sheet(command.content)
+        with self.adapters.storage.unit_of_work() as uow:
+            self._authorize(uow, session)
+            reports: dict[int, r.ImportRowReport] = {}
+            wanted: dict[int, tuple[SheetLine, PersonName, Email]] = {}
+            seen: set[str] = set()
+            for line in lines:
+                if line.untouched:
+                    reports[line.row] = r.ImportRowReport(
+                        line.row, line.ticket_id, r.ImportOutcome.UNTOUCHED
+                    )
+                    continue
+                problem = _check_line(line, seen)
+                if isinstance(problem, r.ImportRowReport):
+                    reports[line.row] = problem
+                else:
+                    wanted[line.row] = (line, *problem)
+                seen.add(line.ticket_id)
+            found = {
+                t.id: t
+                for t in uow.tickets.get_many_for_update(
+                    [line.ticket_id for line, _, _ in wanted.values()]
+                )
+            }
+            for row, (line, _, _) in list(wanted.items()):
+                ticket = found.get(line.ticket_id)
+                if ticket is None or ticket.organization_id != session.organization_id:
+                    reports[row] = _rejected(line, "ticket_unknown", "No such ticket.")
+                elif ticket.stock_structure_id != session.structure_id or not ticket.in_stock:
+                    reports[row] = _rejected(
+                        line, "ticket_not_in_stock", "This ticket is no longer in stock."
+                    )
+                else:
+                    continue
+                del wanted[row]
+            rejected = [
+                report for report in reports.values() if report.outcome is r.ImportOutcome.REJECTED
+            ]
+            if rejected and not command.apply_valid_rows:
+                raise ImportRejectedError(
+                    f"{len(rejected)} row(s) of the spreadsheet are wrong; nothing was "
+                    "distributed.",
+                    rows=[
+                        {
+                            "row": report.row,
+                            "ticket_id": report.ticket_id,
+                            "code": report.code,
+                            "message": report.message,
+                        }
+                        for report in sorted(rejected, key=lambda report: report.row)
+                    ],
+                )
+            by_member: dict[str, tuple[Individual, list[Ticket]]] = {}
+            for row, (line, name, email) in sorted(wanted.items()):
+                key = email.value.lower()
+                if key not in by_member:
+                    member = self._find_or_create_member(uow, session, email, name, False)
+                    by_member[key] = (member, [])
+                member, tickets = by_member[key]
+                ticket = found[line.ticket_id]
+                ticket.assign(member.id)
+                uow.tickets.update(ticket)
+                tickets.append(ticket)
+                reports[row] = r.ImportRowReport(
+                    row, line.ticket_id, r.ImportOutcome.DISTRIBUTED, holder_id=member.id
+                )
+            mails = tuple(
+                self._invitation(uow, session, member, tickets)
+                for member, tickets in by_member.values()
+            )
+            uow.commit()
+        return r.ImportReport(tuple(reports[row] for row in sorted(reports)), mails)
+
+    # --- reclaiming -------------------------------------------------------------------------
+
+    def reclaim_tickets(self, command: c.ReclaimTickets) -> r.TicketsReclaimed:
+        """Take tickets distributed from the relay's stock back into it. Each gets a new
+        barcode (the old one never validates again) and each holder is told by mail.
+
+        Raises ``StateTransitionError`` for a controlled or cancelled ticket,
+        ``ForeignResourceError`` for a ticket the structure did not distribute.
+        """
+        session = command.session
+        ids = check_ticket_ids(command.ticket_ids)
+        with self.adapters.storage.unit_of_work() as uow:
+            self._authorize(uow, session)
+            tickets = {t.id: t for t in uow.tickets.get_many_for_update(ids)}
+            for id in ids:
+                ticket = tickets.get(id)
+                if ticket is None or ticket.organization_id != session.organization_id:
+                    raise NotFoundError("ticket", id)
+                if ticket.stock_structure_id != session.structure_id:
+                    raise ForeignResourceError(
+                        "This ticket was not distributed from the relay's stock.",
+                        kind="ticket",
+                        id=id,
+                    )
+            holders: dict[str, list[Ticket]] = {}
+            for ticket in tickets.values():
+                if ticket.holder_id is not None:
+                    holders.setdefault(ticket.holder_id, []).append(ticket)
+                ticket.reclaim(self.adapters.barcodes.new_barcode())
+                uow.tickets.update(ticket)
+            mails = tuple(
+                self._reclaim_notice(uow, session, holder_id, taken)
+                for holder_id, taken in sorted(holders.items())
+            )
+            uow.commit()
+        return r.TicketsReclaimed(ids, mails)
+
+    def _reclaim_notice(
+        self, uow: UnitOfWork, session: r.RelaySession, holder_id: str, tickets: list[Ticket]
+    ) -> str:
+        holder = need(uow.individuals.get(holder_id), "individual", holder_id)
+        structure = need(
+            uow.structures.get(session.structure_id), "structure", session.structure_id
+        )
+        labels = Labels(uow)
+        lines = "\n".join(f"- {labels.describe(ticket)}" for ticket in tickets)
+        message = MailMessage(
+            id=self.adapters.ids.new_id("mail"),
+            to=holder.email,
+            subject=f"{structure.name} took back {len(tickets)} ticket(s)",
+            body=(
+                f"Hello {holder.name.first},\n\n"
+                f"{structure.name} took back these ticket(s) you had received:\n{lines}\n\n"
+                "Tickets you may have printed are no longer valid at the gate.\n"
+            ),
+        )
+        uow.outbox.add(message, self.adapters.clock.now())
+        return message.id
+
+    def reclaim_from_sub_structure(self, command: c.ReclaimFromSubStructure) -> r.TicketsReclaimed:
+        """Take tickets still in a direct sub-structure's stock back into the relay's stock
+        (only tickets the relay's structure handed down; what the sub-structure bought itself
+        stays)."""
+        session = command.session
+        with self.adapters.storage.unit_of_work() as uow:
+            self._authorize(uow, session)
+            sub = self._sub_structure(uow, session, command.sub_structure_id)
+            quantity = check_quantity(command.quantity)
+            candidates = uow.tickets.in_custody(
+                session.organization_id,
+                sub.id,
+                (TicketState.BOUGHT,),
+                performance_id=command.performance_id,
+                product_id=command.product_id,
+                for_update=True,
+            )
+            tickets = [t for t in candidates if t.structure_id != sub.id][:quantity]
+            if len(tickets) < quantity:
+                raise StockInsufficientError(
+                    f"Only {len(tickets)} ticket(s) handed down are in this sub-structure's "
+                    f"stock; {quantity} were asked for.",
+                    structure_id=sub.id,
+                    in_stock=len(tickets),
+                    requested=quantity,
+                )
+            for ticket in tickets:
+                ticket.take_back(session.structure_id)
+                uow.tickets.update(ticket)
+            uow.commit()
+        return r.TicketsReclaimed(tuple(t.id for t in tickets), ())
+
+
+def _rejected(line: SheetLine, code: str, message: str) -> r.ImportRowReport:
+    return r.ImportRowReport(
+        line.row, line.ticket_id, r.ImportOutcome.REJECTED, code=code, message=message
+    )
+
+
+def _check_line(line: SheetLine, seen: set[str]) -> r.ImportRowReport | tuple[PersonName, Email]:
+    if not (line.ticket_id and line.first_name and line.last_name and line.email):
+        return _rejected(
+            line, "incomplete", "Fill in ticket_id, first_name, last_name and email, or none."
+        )
+    if line.ticket_id in seen:
+        return _rejected(line, "duplicate_ticket", "This ticket is on an earlier row already.")
+    try:
+        name = PersonName(line.first_name, line.last_name)
+        email = Email(line.email)
+    except TicketDomainError as error:
+        return _rejected(line, error.code, error.message)
+    return name, email
+
+
+def _tally_view(counts: Tally, names: dict[str, str]) -> r.TallyView:
+    return r.TallyView(
+        bought=counts.bought,
+        received=counts.received,
+        in_stock=counts.in_stock,
+        distributed=counts.distributed,
+        to_individuals=counts.to_individuals,
+        handed_over=counts.handed_over,
+        to_sub_structures=tuple(
+            r.SubStructureCount(id, names.get(id, id), count)
+            for id, count in sorted(counts.to_sub_structures.items())
+        ),
+        printed=counts.printed,
+        controlled=counts.controlled,
+        cancelled=counts.cancelled,
+    )

@@ -1,0 +1,123 @@
+"""The individual space: a member sees, prints and reprints the tickets assigned to them."""
+
+from __future__ import annotations
+
+import attrs
+
+from ticketdomain.core.contacts import Individual, clean_name
+from ticketdomain.core.errors import ForeignResourceError, MemberAccessDeniedError, NotFoundError
+from ticketdomain.core.sales import Ticket, TicketState, check_ticket_ids
+from ticketdomain.ports.storage import UnitOfWork
+from ticketdomain.services import commands as c
+from ticketdomain.services import results as r
+from ticketdomain.services._context import Adapters
+from ticketdomain.services._tickets import Labels, render, require_payable
+
+
+@attrs.frozen
+class MemberService:
+    """What a member (any individual holding tickets) does in the individual space. Each
+    method is one transaction; a refused call raises a ``TicketDomainError`` subclass and
+    changes nothing."""
+
+    adapters: Adapters
+
+    def _member(self, uow: UnitOfWork, session: r.MemberSession) -> Individual:
+        member = uow.individuals.get(session.individual_id)
+        if member is None or member.institution_id != session.institution_id:
+            raise MemberAccessDeniedError(
+                "No such individual in this institution.", individual_id=session.individual_id
+            )
+        return member
+
+    def login_member(self, command: c.LoginMember) -> r.MemberSession:
+        """Open the session of an individual the host has authenticated.
+
+        Raises ``MemberAccessDeniedError`` for an unknown individual.
+        """
+        with self.adapters.storage.unit_of_work() as uow:
+            member = uow.individuals.get(command.individual_id)
+            if member is None:
+                raise MemberAccessDeniedError(
+                    "No such individual.", individual_id=command.individual_id
+                )
+            return r.MemberSession(member.id, member.institution_id)
+
+    def list_member_tickets(self, command: c.ListMemberTickets) -> tuple[r.MemberTicketView, ...]:
+        """The tickets assigned to the member, cancelled ones included (shown as such)."""
+        with self.adapters.storage.unit_of_work() as uow:
+            member = self._member(uow, command.session)
+            labels = Labels(uow)
+            views = []
+            for ticket in uow.tickets.for_holder(member.id):
+                performance = labels.performance(ticket.performance_id)
+                views.append(
+                    r.MemberTicketView(
+                        ticket_id=ticket.id,
+                        activity=labels.activity(performance.activity_id).name,
+                        performance_id=performance.id,
+                        starts_at=performance.starts_at,
+                        venue=performance.venue,
+                        product=labels.product(ticket.product_id).name,
+                        tariff=labels.tariff(ticket.tariff_id).name,
+                        state=ticket.state,
+                        beneficiary=ticket.beneficiary,
+                    )
+                )
+        return tuple(views)
+
+    def print_member_tickets(self, command: c.PrintMemberTickets) -> r.TicketDocument:
+        """Print the member's tickets with the final beneficiary's name; a ticket printed
+        before gets a new barcode and the old one is revoked.
+
+        Raises ``ForeignResourceError`` for a ticket assigned to someone else,
+        ``StateTransitionError`` for a controlled or cancelled ticket, ``OrderNotSettledError``
+        where the sales point admits only settled orders, ``NameInvalidError``.
+        """
+        ids = check_ticket_ids(command.ticket_ids)
+        with self.adapters.storage.unit_of_work() as uow:
+            member = self._member(uow, command.session)
+            beneficiary = (
+                clean_name(command.beneficiary, "beneficiary")
+                if command.beneficiary is not None
+                else str(member.name)
+            )
+            tickets = self._own_tickets(uow, member, ids)
+            labels = Labels(uow)
+            require_payable(uow, labels, tickets)
+            for ticket in tickets:
+                if ticket.state is TicketState.PRINTED:
+                    ticket.reissue_barcode(self.adapters.barcodes.new_barcode())
+                ticket.print(beneficiary)
+            content = render(
+                self.adapters.renderer, labels, [(ticket, beneficiary) for ticket in tickets]
+            )
+            for ticket in tickets:
+                uow.tickets.update(ticket)
+            uow.commit()
+        return r.TicketDocument(
+            tuple(t.id for t in tickets), self.adapters.renderer.media_type, content
+        )
+
+    def _own_tickets(
+        self, uow: UnitOfWork, member: Individual, ids: tuple[str, ...]
+    ) -> list[Ticket]:
+        found = {t.id: t for t in uow.tickets.get_many_for_update(ids)}
+        for id in ids:
+            ticket = found.get(id)
+            if ticket is None:
+                raise NotFoundError("ticket", id)
+            if ticket.holder_id != member.id:
+                raise ForeignResourceError(
+                    "This ticket is not assigned to you.", kind="ticket", id=id
+                )
+        return [found[id] for id in sorted(ids)]
+
+    def set_marketing_consent(self, command: c.SetMarketingConsent) -> r.IndividualView:
+        """Record whether the member agrees to hear from the organization later."""
+        with self.adapters.storage.unit_of_work() as uow:
+            member = self._member(uow, command.session)
+            member.marketing_consent = command.consent
+            uow.individuals.update(member)
+            uow.commit()
+        return r.IndividualView.of(member)
