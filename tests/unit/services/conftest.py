@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from support.agency import Agency, set_up_agency
+from support.corporate import Corporate, set_up_corporate
 from ticketdomain.ports.storage import Storage
 from ticketdomain.testing import InMemoryStorage
 from ticketdomain.testing.domain import FakeWorld, build_fake_world
@@ -42,3 +43,8 @@ def world(storage: Storage) -> FakeWorld:
 @pytest.fixture
 def agency(world: FakeWorld) -> Agency:
     return set_up_agency(world)
+
+
+@pytest.fixture
+def corporate(world: FakeWorld) -> Corporate:
+    return set_up_corporate(world)
