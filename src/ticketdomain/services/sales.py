@@ -559,7 +559,10 @@ class SalesService:
             tickets = [
                 t
                 for t in uow.tickets.for_order_for_update(order.id)
-                if t.state in (TicketState.BOUGHT, TicketState.PRINTED) and t.holder_id is None
+                if t.state in (TicketState.BOUGHT, TicketState.PRINTED)
+                and t.holder_id is None
+                # what was handed to a sub-structure is its own to print
+                and t.stock_structure_id == order.structure_id
             ]
             if order.is_cancelled or not tickets:
                 raise StateTransitionError(
@@ -593,7 +596,7 @@ class SalesService:
             tickets = [
                 t
                 for t in uow.tickets.for_order_for_update(order.id)
-                if t.state is TicketState.BOUGHT
+                if t.state is TicketState.BOUGHT and t.stock_structure_id == order.structure_id
             ]
             if order.is_cancelled or not tickets:
                 raise StateTransitionError(

@@ -1,0 +1,46 @@
+"""Print@home and transfer by order leave alone what the structure already handed on."""
+
+from __future__ import annotations
+
+from support.corporate import Corporate
+from ticketdomain import (
+    DistributeToMember,
+    DistributeToSubStructure,
+    PrintTickets,
+    TicketState,
+    ViewDashboard,
+    ViewOrder,
+)
+from ticketdomain.services.commands import ContactDetails
+
+
+def test_printing_an_order_skips_tickets_handed_to_a_sub_structure_or_a_member(
+    corporate: Corporate,
+) -> None:
+    d = corporate.world.domain
+    order = corporate.buy(6)
+    handed = d.distribution.distribute_to_sub_structure(
+        DistributeToSubStructure(
+            corporate.nina, corporate.performance_id, corporate.product_id, 2, corporate.club_id
+        )
+    )
+    given = d.distribution.distribute_to_member(
+        DistributeToMember(
+            corporate.nina,
+            corporate.performance_id,
+            corporate.product_id,
+            1,
+            member=ContactDetails("Lea", "Blanc", "lea@nestor.ch"),
+        )
+    )
+
+    printed = d.sales.print_tickets(PrintTickets(corporate.nina, order.id))
+
+    assert len(printed.ticket_ids) == 3
+    assert not set(printed.ticket_ids) & {*handed.ticket_ids, *given.ticket_ids}
+    tickets = {t.id: t for t in d.sales.view_order(ViewOrder(corporate.nina, order.id)).tickets}
+    assert all(tickets[id].state is TicketState.BOUGHT for id in handed.ticket_ids)
+    assert all(tickets[id].stock_structure_id == corporate.club_id for id in handed.ticket_ids)
+    total = d.distribution.view_dashboard(ViewDashboard(corporate.nina)).total
+    assert (total.in_stock, total.handed_over, total.to_individuals) == (0, 3, 1)
+    assert total.came_in == total.in_stock + total.distributed
