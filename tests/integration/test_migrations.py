@@ -36,6 +36,7 @@ from support.agency import set_up_agency
 from ticketdomain import LineRequest, PaymentMethod, PlaceOrder, ViewOrder
 from ticketdomain.core.accounts import EntryKind, LedgerEntry
 from ticketdomain.core.money import Money
+from ticketdomain.core.sales import TicketState
 from ticketdomain.testing.domain import build_fake_world
 from ticketdomain_sqlalchemy import VERSION_TABLE, SqlAlchemyStorage, alembic_config, metadata
 from ticketdomain_sqlalchemy._migrations import migrating
@@ -50,6 +51,15 @@ def head() -> str:
 
 
 HEAD = head()
+
+
+def before_head() -> str:
+    found = ScriptDirectory.from_config(alembic_config()).get_revision(HEAD)
+    assert found is not None and isinstance(found.down_revision, str)
+    return found.down_revision
+
+
+BEFORE_HEAD = before_head()
 
 
 class Database:
@@ -448,6 +458,111 @@ def test_downgrading_to_the_first_revision_keeps_the_ledger(storage: SqlAlchemyS
         assert uow.accounts.ledger(account.id) == ledger
 
 
+# Rows written at revision 0002 with plain SQL: tickets had no beneficiary nor control then.
+TICKET_AT_0002 = """
+INSERT INTO td_tickets (id, organization_id, order_id, order_line_id, sales_point_id,
+    performance_id, product_id, tariff_id, structure_id, stock_structure_id, state, holder_id,
+    version)
+VALUES (:id, 'org-1', 'ord-1', 'ord-1-l1', 'sp-1', 'perf-1', 'prod-1', 'tar-1', 'str-buyer',
+    'str-branch', :state, :holder_id, 3)
+"""
+BARCODE_AT_0002 = """
+INSERT INTO td_barcodes (value, ticket_id, revoked, position)
+VALUES (:value, :ticket_id, :revoked, :position)
+"""
+
+
+def test_upgrading_keeps_the_tickets_without_beneficiary_nor_control(
+    storage: SqlAlchemyStorage,
+) -> None:
+    storage.upgrade("0002")
+    with storage.engine.begin() as connection:
+        connection.execute(
+            sa.text(TICKET_AT_0002),
+            [
+                {"id": "tkt-printed", "state": "printed", "holder_id": "ind-1"},
+                {"id": "tkt-stock", "state": "bought", "holder_id": None},
+            ],
+        )
+        connection.execute(
+            sa.text(BARCODE_AT_0002),
+            [
+                {"value": "BC-OLD", "ticket_id": "tkt-printed", "revoked": True, "position": 0},
+                {"value": "BC-LIVE", "ticket_id": "tkt-printed", "revoked": False, "position": 1},
+                {"value": "BC-STOCK", "ticket_id": "tkt-stock", "revoked": False, "position": 0},
+            ],
+        )
+
+    storage.upgrade()
+    assert revision(storage) == HEAD
+    assert differences(storage) == []
+    # The barcodes stay with their tickets through the rebuild of td_tickets on SQLite.
+    with storage.unit_of_work() as uow:
+        printed = uow.tickets.by_barcode("BC-OLD")
+        assert printed is not None
+        assert (printed.id, printed.state, printed.holder_id) == (
+            "tkt-printed",
+            TicketState.PRINTED,
+            "ind-1",
+        )
+        assert (printed.barcode, printed.revoked_barcodes, printed.version) == (
+            "BC-LIVE",
+            ("BC-OLD",),
+            3,
+        )
+        assert (printed.beneficiary, printed.controlled_at, printed.controlled_gate) == (
+            None,
+            None,
+            None,
+        )
+        stock = uow.tickets.in_custody("org-1", "str-branch", [TicketState.BOUGHT])
+        assert [(t.id, t.barcode, t.beneficiary) for t in stock] == [
+            ("tkt-stock", "BC-STOCK", None)
+        ]
+        printed.control(AT, "gate-north")
+        uow.tickets.update(printed)
+        uow.commit()
+    with storage.unit_of_work() as uow:
+        controlled = uow.tickets.get("tkt-printed")
+        assert controlled is not None
+        assert (controlled.controlled_at, controlled.controlled_gate) == (AT, "gate-north")
+
+
+def test_downgrading_before_the_ticket_columns_keeps_the_tickets(
+    storage: SqlAlchemyStorage,
+) -> None:
+    storage.upgrade()
+    with storage.engine.begin() as connection:
+        connection.execute(
+            sa.text(TICKET_AT_0002), [{"id": "tkt-1", "state": "printed", "holder_id": "ind-1"}]
+        )
+        connection.execute(
+            sa.text(BARCODE_AT_0002),
+            [{"value": "BC-1", "ticket_id": "tkt-1", "revoked": False, "position": 0}],
+        )
+    with storage.unit_of_work() as uow:
+        ticket = uow.tickets.get("tkt-1")
+        assert ticket is not None
+        ticket.print("Marie Curie")
+        uow.tickets.update(ticket)
+        uow.commit()
+    with migrating(storage.engine) as connection:
+        command.downgrade(alembic_config(connection), "0002")
+    columns = {c["name"] for c in inspect(storage.engine).get_columns("td_tickets")}
+    assert columns.isdisjoint({"beneficiary", "controlled_at", "controlled_gate"})
+    indexes = {i["name"] for i in inspect(storage.engine).get_indexes("td_tickets")}
+    assert indexes.isdisjoint({"ix_td_tickets_custody", "ix_td_tickets_holders"})
+    storage.upgrade()
+    with storage.unit_of_work() as uow:
+        again = uow.tickets.get("tkt-1")
+        assert again is not None
+        assert (again.barcode, again.state, again.beneficiary) == (
+            "BC-1",
+            TicketState.PRINTED,
+            None,
+        )
+
+
 def add_column(connection: Connection, table: str, column: str) -> None:
     """A batch migration, as on SQLite: the table is copied, dropped and renamed."""
     operations = Operations(MigrationContext.configure(connection))
@@ -486,10 +601,12 @@ def test_the_sql_can_be_written_for_a_dba_without_a_database() -> None:
     assert 'id VARCHAR COLLATE "C" NOT NULL' in sql
     assert "WHERE NOT revoked" in sql
     assert "UPDATE td_holding_accounts SET" in sql  # 0002 fills the running totals
+    assert "ALTER TABLE td_tickets ADD COLUMN controlled_at TIMESTAMP WITH TIME ZONE" in sql
+    assert "CREATE INDEX ix_td_tickets_custody ON td_tickets" in sql  # 0003
     assert f"INSERT INTO {VERSION_TABLE} (version_num) VALUES ('0001')" in sql
     assert sql.rstrip().endswith(
         f"UPDATE {VERSION_TABLE} SET version_num='{HEAD}' WHERE {VERSION_TABLE}.version_num ="
-        " '0001';\n\nCOMMIT;"
+        f" '{BEFORE_HEAD}';\n\nCOMMIT;"
     )
 
 

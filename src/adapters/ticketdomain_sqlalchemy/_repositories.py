@@ -33,6 +33,7 @@ from ticketdomain.core.catalog import (
     Tariff,
 )
 from ticketdomain.core.contacts import ContactRole, Email, Individual, PersonName, Structure
+from ticketdomain.core.distribution import CustodyCount, HolderCount
 from ticketdomain.core.errors import ConcurrencyError, VatRateInvalidError
 from ticketdomain.core.invoices import (
     Invoice,
@@ -993,6 +994,9 @@ class Tickets(_Repo[Ticket]):
             "stock_structure_id": item.stock_structure_id,
             "state": item.state.value,
             "holder_id": item.holder_id,
+            "beneficiary": item.beneficiary,
+            "controlled_at": item.controlled_at,
+            "controlled_gate": item.controlled_gate,
             "version": item.version,
         }
 
@@ -1057,6 +1061,9 @@ class Tickets(_Repo[Ticket]):
                     state=TicketState(r["state"]),
                     holder_id=r["holder_id"],
                     revoked_barcodes=tuple(b["value"] for b in issued if b["revoked"]),
+                    beneficiary=r["beneficiary"],
+                    controlled_at=r["controlled_at"],
+                    controlled_gate=r["controlled_gate"],
                     version=r["version"],
                 )
             )
@@ -1093,6 +1100,103 @@ class Tickets(_Repo[Ticket]):
     def for_holder(self, individual_id: str) -> list[Ticket]:
         t = self.table
         return self._fetch(select(t).where(t.c.holder_id == individual_id).order_by(t.c.id))
+
+    def get_many_for_update(self, ids: Collection[str]) -> list[Ticket]:
+        t = self.table
+        wanted = sorted(set(ids))
+        found: list[Ticket] = []
+        # Chunks in id order: the rows are locked in id order across chunks too.
+        for start in range(0, len(wanted), _CHUNK):
+            found += self._fetch(
+                select(t)
+                .where(t.c.id.in_(wanted[start : start + _CHUNK]))
+                .order_by(t.c.id)
+                .with_for_update()
+            )
+        return found
+
+    def in_custody(
+        self,
+        organization_id: str,
+        structure_id: str,
+        states: Collection[TicketState],
+        performance_id: str | None = None,
+        product_id: str | None = None,
+        limit: int | None = None,
+        for_update: bool = False,
+    ) -> list[Ticket]:
+        t = self.table
+        statement = (
+            select(t)
+            .where(
+                t.c.organization_id == organization_id,
+                t.c.stock_structure_id == structure_id,
+                _in(t.c.state, {state.value for state in states}),
+            )
+            .order_by(t.c.id)
+        )
+        if performance_id is not None:
+            statement = statement.where(t.c.performance_id == performance_id)
+        if product_id is not None:
+            statement = statement.where(t.c.product_id == product_id)
+        if limit is not None:
+            statement = statement.limit(max(limit, 0))
+        if for_update:
+            # PostgreSQL locks row by row below the LIMIT: a row another unit of work took out
+            # of ``states`` meanwhile is skipped and the next one locked in its place.
+            statement = statement.with_for_update()
+        return self._fetch(statement)
+
+    def custody_counts(
+        self, organization_id: str, stock_structure_ids: Collection[str]
+    ) -> list[CustodyCount]:
+        t = self.table
+        assigned = t.c.holder_id.is_not(None)
+        keys = (
+            t.c.structure_id,
+            t.c.stock_structure_id,
+            t.c.performance_id,
+            t.c.product_id,
+            t.c.state,
+            assigned,
+        )
+        statement = (
+            select(*keys, func.count().label("n"))
+            .where(
+                t.c.organization_id == organization_id,
+                _in(t.c.stock_structure_id, stock_structure_ids),
+            )
+            .group_by(*keys)
+        )
+        return [
+            CustodyCount(
+                buyer_structure_id=row[0],
+                stock_structure_id=row[1],
+                performance_id=row[2],
+                product_id=row[3],
+                state=TicketState(row[4]),
+                assigned=bool(row[5]),
+                count=int(row[6]),
+            )
+            for row in self._db.execute(statement)
+        ]
+
+    def holder_counts(
+        self, organization_id: str, performance_id: str | None = None
+    ) -> list[HolderCount]:
+        t = self.table
+        keys = (t.c.holder_id, t.c.stock_structure_id, t.c.performance_id)
+        statement = select(*keys, func.count().label("n")).where(
+            t.c.organization_id == organization_id,
+            t.c.holder_id.is_not(None),
+            t.c.state != TicketState.CANCELLED.value,
+        )
+        if performance_id is not None:
+            statement = statement.where(t.c.performance_id == performance_id)
+        return [
+            HolderCount(row[0], row[1], row[2], int(row[3]))
+            for row in self._db.execute(statement.group_by(*keys))
+        ]
 
 
 # --- holding accounts and invoices ----------------------------------------------------------

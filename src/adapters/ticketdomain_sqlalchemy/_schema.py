@@ -441,6 +441,22 @@ tickets = Table(
     _ref("holder_id", nullable=True, index=True),
     Column("version", Integer, nullable=False),
     Index(None, "performance_id", "state", "sales_point_id"),
+    # Revision 0003: after ``version``, where adding a column puts it on every database.
+    Column("beneficiary", _text(), nullable=True),
+    Column("controlled_at", UtcDateTime(), nullable=True),
+    Column("controlled_gate", _text(), nullable=True),
+    # A structure's stock and what it distributed (in_custody, custody_counts); named by
+    # hand, the convention's names would pass PostgreSQL's 63 characters.
+    Index(
+        "ix_td_tickets_custody",
+        "organization_id",
+        "stock_structure_id",
+        "state",
+        "performance_id",
+        "product_id",
+    ),
+    # The individuals holding an organization's tickets (holder_counts).
+    Index("ix_td_tickets_holders", "organization_id", "performance_id", "holder_id"),
 )
 
 barcodes = Table(
