@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -40,6 +40,7 @@ from ticketdomain.core.catalog import (
     Tariff,
 )
 from ticketdomain.core.contacts import ContactRole, Email, Individual, PersonName, Structure
+from ticketdomain.core.distribution import CustodyCount, HolderCount
 from ticketdomain.core.errors import ConcurrencyError, CreditLimitExceededError
 from ticketdomain.core.invoices import Invoice, issue_credit_note, issue_invoice
 from ticketdomain.core.mail import Attachment, MailMessage
@@ -81,6 +82,8 @@ OTHER_ORG = "org-jazz"
 CHANNEL = "chan-agencies"
 SALES_POINT = "sp-agencies"
 STRUCTURE = "str-leman-voyages"
+#: a sub-structure of STRUCTURE, to whose stock tickets are handed down
+BRANCH = "str-leman-geneva-branch"
 CHF = "CHF"
 
 #: Central European Time: samples are built in a zone other than UTC on purpose.
@@ -332,10 +335,31 @@ def a_ticket(
 
 def a_printed_ticket(id: str = "tkt-1") -> Ticket:
     ticket = a_ticket(id, barcode=f"{id}-LIVE", revoked=(f"{id}-OLD-1", f"{id}-OLD-2"))
-    ticket.stock_structure_id = "str-leman-geneva-branch"
+    ticket.stock_structure_id = BRANCH
     ticket.assign("ind-client")
-    ticket.print()
+    ticket.print("Zoë Müller-Lefèvre")
     return ticket
+
+
+def a_held_ticket(
+    id: str,
+    stock_structure_id: str = STRUCTURE,
+    state: TicketState = TicketState.BOUGHT,
+    performance_id: str = "perf-premiere",
+    product_id: str = "prod-carmen",
+    holder_id: str | None = None,
+    structure_id: str = STRUCTURE,
+    organization_id: str = ORG,
+) -> Ticket:
+    """A ticket bought by ``structure_id`` and held in ``stock_structure_id``'s stock (or
+    distributed from it), in any state: the custody queries' sample."""
+    return attrs.evolve(
+        a_ticket(id, performance_id=performance_id, state=state, holder_id=holder_id),
+        organization_id=organization_id,
+        structure_id=structure_id,
+        stock_structure_id=stock_structure_id,
+        product_id=product_id,
+    )
 
 
 #: the ledger of :func:`an_account`
@@ -470,7 +494,8 @@ def _change_order(order: Order) -> None:
 
 def _change_ticket(ticket: Ticket) -> None:
     ticket.reissue_barcode("BC-REPRINTED")
-    ticket.print()
+    ticket.print("Jean Martin")
+    ticket.control(hours(3), "gate-north")
     ticket.stock_structure_id = STRUCTURE
 
 
@@ -1253,6 +1278,267 @@ class StorageContract:
                 assert found.barcode == "BC-2-THIRD"
                 assert found.revoked_barcodes == ("BC-tkt-2", "BC-2-REPRINT")
 
+    # --- queries: tickets in custody (corporate space) --------------------------------------
+
+    def test_a_ticket_keeps_its_beneficiary_and_its_control(self) -> None:
+        controlled = a_printed_ticket("tkt-controlled")
+        # Another zone than the one it is read back in, a microsecond to keep.
+        at = datetime(2026, 10, 25, 1, 59, 59, 999_999, tzinfo=timezone(timedelta(hours=2)))
+        controlled.control(at, "Porte B — parterre")
+        self.given(tickets=[controlled, a_printed_ticket("tkt-printed"), a_ticket("tkt-stock")])
+        loaded = self.load("tickets", "tkt-controlled")
+        assert loaded == controlled
+        assert (loaded.beneficiary, loaded.controlled_gate) == (
+            "Zoë Müller-Lefèvre",
+            "Porte B — parterre",
+        )
+        assert loaded.controlled_at == at and loaded.controlled_at.utcoffset() is not None
+        stock = self.load("tickets", "tkt-stock")
+        assert (stock.beneficiary, stock.controlled_at, stock.controlled_gate) == (None, None, None)
+        # Reclaiming clears the beneficiary: the cleared value is written back too.
+        with self.uow() as uow:
+            printed = uow.tickets.get_for_update("tkt-printed")
+            assert printed is not None and printed.beneficiary is not None
+            printed.reclaim("BC-RECLAIMED")
+            uow.tickets.update(printed)
+            uow.commit()
+        reclaimed = self.load("tickets", "tkt-printed")
+        assert reclaimed == printed
+        assert (reclaimed.beneficiary, reclaimed.holder_id) == (None, None)
+
+    def test_get_many_for_update_gives_the_existing_tickets_by_id(self) -> None:
+        self.given(
+            tickets=[
+                a_printed_ticket("tkt-3"),
+                a_ticket("tkt-1"),
+                a_ticket("tkt-2", order_id="ord-2"),
+                a_held_ticket("tkt-jazz", organization_id=OTHER_ORG),
+            ]
+        )
+        with self.uow() as uow:
+            many = uow.tickets.get_many_for_update
+            found = many(["tkt-3", "tkt-none", "tkt-1", "tkt-1"])
+            assert found == [a_ticket("tkt-1"), a_printed_ticket("tkt-3")]
+            assert [t.id for t in many({"tkt-jazz", "tkt-2"})] == ["tkt-2", "tkt-jazz"]
+            assert many(("tkt-none",)) == []
+            assert many([]) == []
+
+    def test_get_many_for_update_takes_a_long_list_of_ids(self) -> None:
+        ids = [f"tkt-{n:04}" for n in range(1_200)]
+        stored = ids[::40]
+        self.given(tickets=[a_ticket(id, barcode=f"BC-{id}") for id in stored])
+        with self.uow() as uow:
+            found = uow.tickets.get_many_for_update(list(reversed(ids)))
+            assert [t.id for t in found] == stored
+
+    def _custody_sample(self) -> None:
+        self.given(
+            tickets=[
+                a_held_ticket("tkt-09"),
+                a_held_ticket("tkt-03"),
+                a_held_ticket("tkt-07", performance_id="perf-second"),
+                a_held_ticket("tkt-05", product_id="prod-tosca"),
+                a_held_ticket("tkt-01", state=TicketState.DISTRIBUTED, holder_id="ind-anna"),
+                a_held_ticket("tkt-02", state=TicketState.PRINTED, holder_id="ind-anna"),
+                # printed at once and handed over by hand: nobody assigned
+                a_held_ticket("tkt-04", state=TicketState.PRINTED),
+                a_held_ticket("tkt-06", state=TicketState.CONTROLLED, holder_id="ind-marc"),
+                a_held_ticket("tkt-08", state=TicketState.CANCELLED, holder_id="ind-marc"),
+                # handed down to the branch, one of them distributed there
+                a_held_ticket("tkt-10", BRANCH),
+                a_held_ticket("tkt-11", BRANCH, TicketState.DISTRIBUTED, holder_id="ind-zoe"),
+                # bought by the branch itself
+                a_held_ticket("tkt-12", BRANCH, structure_id=BRANCH),
+                a_held_ticket("tkt-13", "str-other", structure_id="str-other"),
+                a_held_ticket("tkt-14", organization_id=OTHER_ORG),
+                a_held_ticket("tkt-15", organization_id=OTHER_ORG, holder_id="ind-anna"),
+            ]
+        )
+
+    def test_in_custody_filters_a_structures_tickets_by_state_performance_and_product(
+        self,
+    ) -> None:
+        self._custody_sample()
+        bought, distributed, printed = (
+            TicketState.BOUGHT,
+            TicketState.DISTRIBUTED,
+            TicketState.PRINTED,
+        )
+        with self.uow() as uow:
+
+            def ids(
+                structure_id: str, states: Collection[TicketState], **filters: Any
+            ) -> list[str]:
+                found = uow.tickets.in_custody(ORG, structure_id, states, **filters)
+                return [t.id for t in found]
+
+            assert ids(STRUCTURE, [bought]) == ["tkt-03", "tkt-05", "tkt-07", "tkt-09"]
+            assert ids(STRUCTURE, {distributed, printed}) == ["tkt-01", "tkt-02", "tkt-04"]
+            assert ids(STRUCTURE, (TicketState.CANCELLED,)) == ["tkt-08"]
+            assert ids(STRUCTURE, list(TicketState)) == [f"tkt-{n:02}" for n in range(1, 10)]
+            assert ids(STRUCTURE, []) == []
+            assert ids(STRUCTURE, [bought], performance_id="perf-premiere") == [
+                "tkt-03",
+                "tkt-05",
+                "tkt-09",
+            ]
+            assert ids(STRUCTURE, [bought], product_id="prod-carmen") == [
+                "tkt-03",
+                "tkt-07",
+                "tkt-09",
+            ]
+            both = {"performance_id": "perf-premiere", "product_id": "prod-carmen"}
+            assert ids(STRUCTURE, [bought], **both) == ["tkt-03", "tkt-09"]
+            assert ids(STRUCTURE, [bought], performance_id="perf-none") == []
+            assert ids(BRANCH, [bought]) == ["tkt-10", "tkt-12"]
+            assert ids(BRANCH, [distributed]) == ["tkt-11"]
+            assert ids("str-none", [bought]) == []
+            jazz = uow.tickets.in_custody(OTHER_ORG, STRUCTURE, [bought])
+            assert [t.id for t in jazz] == ["tkt-14", "tkt-15"]
+            # whole tickets, barcodes included
+            found = uow.tickets.in_custody(ORG, STRUCTURE, [distributed])
+            assert found == [
+                a_held_ticket("tkt-01", state=TicketState.DISTRIBUTED, holder_id="ind-anna")
+            ]
+
+    def test_in_custody_takes_the_first_tickets_by_id_up_to_the_limit_and_locks_them(
+        self,
+    ) -> None:
+        self._custody_sample()
+        bought = (TicketState.BOUGHT,)
+        with self.uow() as uow:
+            for lock in (False, True):
+
+                def ids(limit: int | None, for_update: bool = lock, **filters: Any) -> list[str]:
+                    found = uow.tickets.in_custody(
+                        ORG, STRUCTURE, bought, limit=limit, for_update=for_update, **filters
+                    )
+                    return [t.id for t in found]
+
+                assert ids(2) == ["tkt-03", "tkt-05"]
+                assert ids(1, product_id="prod-carmen") == ["tkt-03"]
+                assert ids(2, performance_id="perf-second") == ["tkt-07"]
+                assert ids(10) == ids(None) == ["tkt-03", "tkt-05", "tkt-07", "tkt-09"]
+                assert ids(0) == []
+            locked = uow.tickets.in_custody(ORG, STRUCTURE, bought, limit=1, for_update=True)
+            assert locked == [a_held_ticket("tkt-03")]
+
+    def test_custody_counts_group_the_tickets_of_the_given_structures(self) -> None:
+        self._custody_sample()
+
+        def count(
+            buyer: str,
+            stock: str,
+            state: TicketState,
+            assigned: bool,
+            n: int,
+            performance_id: str = "perf-premiere",
+            product_id: str = "prod-carmen",
+        ) -> CustodyCount:
+            return CustodyCount(buyer, stock, performance_id, product_id, state, assigned, n)
+
+        S, B = STRUCTURE, BRANCH
+        with self.uow() as uow:
+            found = uow.tickets.custody_counts(ORG, [S, B])
+            assert len(found) == len(set(found)), "one row per group"
+            assert set(found) == {
+                count(S, S, TicketState.BOUGHT, False, 2),
+                count(S, S, TicketState.BOUGHT, False, 1, performance_id="perf-second"),
+                count(S, S, TicketState.BOUGHT, False, 1, product_id="prod-tosca"),
+                count(S, S, TicketState.DISTRIBUTED, True, 1),
+                count(S, S, TicketState.PRINTED, True, 1),
+                count(S, S, TicketState.PRINTED, False, 1),
+                count(S, S, TicketState.CONTROLLED, True, 1),
+                count(S, S, TicketState.CANCELLED, True, 1),
+                count(S, B, TicketState.BOUGHT, False, 1),
+                count(S, B, TicketState.DISTRIBUTED, True, 1),
+                count(B, B, TicketState.BOUGHT, False, 1),
+            }
+            assert set(uow.tickets.custody_counts(ORG, {B, "str-none"})) == {
+                count(S, B, TicketState.BOUGHT, False, 1),
+                count(S, B, TicketState.DISTRIBUTED, True, 1),
+                count(B, B, TicketState.BOUGHT, False, 1),
+            }
+            assert set(uow.tickets.custody_counts(OTHER_ORG, [S])) == {
+                count(S, S, TicketState.BOUGHT, False, 1),
+                count(S, S, TicketState.BOUGHT, True, 1),
+            }
+            assert uow.tickets.custody_counts(ORG, ["str-none"]) == []
+            assert uow.tickets.custody_counts(ORG, []) == []
+
+    def test_holder_counts_count_assigned_tickets_not_cancelled(self) -> None:
+        self._custody_sample()
+        self.given(
+            tickets=[
+                a_held_ticket(
+                    "tkt-20", BRANCH, TicketState.PRINTED, "perf-second", holder_id="ind-zoe"
+                ),
+                a_held_ticket("tkt-21", state=TicketState.PRINTED, holder_id="ind-zoe"),
+                a_held_ticket("tkt-22", state=TicketState.DISTRIBUTED, holder_id="ind-anna"),
+            ]
+        )
+        with self.uow() as uow:
+            found = uow.tickets.holder_counts(ORG)
+            assert len(found) == len(set(found)), "one row per group"
+            assert set(found) == {
+                HolderCount("ind-anna", STRUCTURE, "perf-premiere", 3),
+                HolderCount("ind-marc", STRUCTURE, "perf-premiere", 1),
+                HolderCount("ind-zoe", BRANCH, "perf-premiere", 1),
+                HolderCount("ind-zoe", BRANCH, "perf-second", 1),
+                HolderCount("ind-zoe", STRUCTURE, "perf-premiere", 1),
+            }
+            assert set(uow.tickets.holder_counts(ORG, "perf-second")) == {
+                HolderCount("ind-zoe", BRANCH, "perf-second", 1)
+            }
+            assert uow.tickets.holder_counts(ORG, "perf-none") == []
+            assert uow.tickets.holder_counts(OTHER_ORG) == [
+                HolderCount("ind-anna", STRUCTURE, "perf-premiere", 1)
+            ]
+            assert uow.tickets.holder_counts("org-none") == []
+
+    def test_ticket_queries_see_the_unit_of_works_own_staged_writes(self) -> None:
+        self.given(tickets=a_held_ticket("tkt-1"))
+        with self.uow() as uow:
+            uow.tickets.add(a_printed_ticket("tkt-2"))
+            assert uow.tickets.get_many_for_update(["tkt-2"]) == [a_printed_ticket("tkt-2")]
+            printed = (TicketState.PRINTED,)
+            assert uow.tickets.in_custody(ORG, BRANCH, printed) == [a_printed_ticket("tkt-2")]
+            assert uow.tickets.custody_counts(ORG, [BRANCH]) == [
+                CustodyCount(
+                    STRUCTURE, BRANCH, "perf-premiere", "prod-carmen", TicketState.PRINTED, True, 1
+                )
+            ]
+            assert uow.tickets.holder_counts(ORG) == [
+                HolderCount("ind-client", BRANCH, "perf-premiere", 1)
+            ]
+            locked = uow.tickets.in_custody(
+                ORG, STRUCTURE, (TicketState.BOUGHT,), limit=1, for_update=True
+            )
+            assert [t.id for t in locked] == ["tkt-1"]
+            locked[0].assign("ind-anna")
+            uow.tickets.update(locked[0])
+            assert uow.tickets.in_custody(ORG, STRUCTURE, (TicketState.BOUGHT,)) == []
+            assert uow.tickets.get_many_for_update(["tkt-1"]) == locked
+            assert set(uow.tickets.holder_counts(ORG)) == {
+                HolderCount("ind-client", BRANCH, "perf-premiere", 1),
+                HolderCount("ind-anna", STRUCTURE, "perf-premiere", 1),
+            }
+            assert uow.tickets.custody_counts(ORG, [STRUCTURE]) == [
+                CustodyCount(
+                    STRUCTURE,
+                    STRUCTURE,
+                    "perf-premiere",
+                    "prod-carmen",
+                    TicketState.DISTRIBUTED,
+                    True,
+                    1,
+                )
+            ]
+        # not committed
+        with self.uow() as uow:
+            assert uow.tickets.get_many_for_update(["tkt-1", "tkt-2"]) == [a_held_ticket("tkt-1")]
+            assert uow.tickets.holder_counts(ORG) == []
+
     def test_holding_account_of_a_structure(self) -> None:
         self.given(accounts=[an_account("acc-1"), an_account("acc-2", structure_id="str-other")])
         with self.uow() as uow:
@@ -1653,6 +1939,41 @@ class StorageContract:
         assert sorted(numbers) == list(range(1, workers + 1))
         with self.uow() as uow:
             assert uow.invoices.numbers(ORG) == list(range(1, workers + 1))
+
+    def test_relays_distributing_from_one_stock_at_once_never_take_a_ticket_twice(self) -> None:
+        self._parallel_only()
+        relays, each, stock = self.parallel_workers, 2, 9
+        self.given(tickets=[a_held_ticket(f"tkt-{n:02}") for n in range(stock)])
+        bought = (TicketState.BOUGHT,)
+        start = threading.Barrier(relays, timeout=30)
+
+        def distribute(n: int) -> list[str]:
+            start.wait()
+
+            # No retry: a relay waits for the tickets another one locked, then takes the next
+            # ones; a stale version (ConcurrencyError) would mean they were not locked.
+            with self.uow() as uow:
+                tickets = uow.tickets.in_custody(
+                    ORG, STRUCTURE, bought, limit=each, for_update=True
+                )
+                if len(tickets) < each:
+                    return []
+                time.sleep(0.002)  # widen the window a missing lock would let through
+                for ticket in tickets:
+                    ticket.assign(f"ind-{n}")
+                    uow.tickets.update(ticket)
+                uow.commit()
+                return [t.id for t in tickets]
+
+        taken = [ids for ids in _in_threads(relays, distribute) if ids]
+        # Every relay that found enough in stock got tickets of its own, until too few remained.
+        assert len(taken) == stock // each
+        assert sorted(id for ids in taken for id in ids) == sorted(set().union(*taken))
+        with self.uow() as uow:
+            left = uow.tickets.in_custody(ORG, STRUCTURE, bought)
+            assert len(left) == stock % each
+            holders = uow.tickets.holder_counts(ORG)
+            assert sorted(h.count for h in holders) == [each] * len(taken)
 
     def test_two_dispatchers_never_send_a_message_twice(self) -> None:
         self._parallel_only()
