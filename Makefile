@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	rm -rf out
 	$(BIN)/python examples/agency_walkthrough.py --out out/agency
+	$(BIN)/python examples/corporate_walkthrough.py --out out/corporate
 
 test: $(STAMP) lint typecheck contracts pytest
 

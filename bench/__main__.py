@@ -1,13 +1,18 @@
 """Time the main agency operations on each storage, as ratios against a floor measured in the same
 run (an empty committed unit of work on the same storage), so numbers compare across machines.
 
-    python -m bench [--orders N]
+    python -m bench [--orders N] [--tickets N N...]
 
 ``--orders N`` places N one-ticket orders on the holding account, one after the other, on a
 performance large enough for all of them, and reports the median of the first and of the last
 tenth beside the overall one. The account keeps a running balance beside its append-only
 ledger and is loaded without it, so ``place_order`` on account should not grow with the
 account's history: compare ``--orders 90`` with ``--orders 600``.
+
+``--tickets N N...`` (default 100 5000) builds, on a fresh storage for each N, a works council
+holding N tickets spread over every custody state (``bench/dashboard.py``) and times its
+dashboard and stock view, which are aggregate queries, beside ``list_distributed_tickets``, which
+reads tickets one by one; the last line gives how much each grew, in floors, from the first N.
 """
 
 from __future__ import annotations
@@ -17,12 +22,14 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from bench.dashboard import bench_dashboard
 from support.agency import Agency, set_up_agency
 from ticketdomain import (
     CreatePerformance,
@@ -110,12 +117,37 @@ def main() -> None:
     parser.add_argument(
         "--orders", type=int, default=90, help="orders placed on the holding account (default 90)"
     )
+    parser.add_argument(
+        "--tickets",
+        type=int,
+        nargs="+",
+        default=[100, 5000],
+        help="tickets of the works council whose dashboard is timed (default 100 5000)",
+    )
     args = parser.parse_args()
+    if any(size < 10 for size in args.tickets):
+        parser.error("--tickets: at least 10 tickets")
     bench("in-memory", InMemoryStorage(), args.orders)
+    with sqlite() as storage:
+        bench("SQLite", storage, args.orders)
+    bench_dashboard("in-memory", memory, args.tickets, floor, per_call)
+    bench_dashboard("SQLite", sqlite, args.tickets, floor, per_call)
+
+
+@contextmanager
+def memory() -> Iterator[Storage]:
+    yield InMemoryStorage()
+
+
+@contextmanager
+def sqlite() -> Iterator[Storage]:
     with tempfile.TemporaryDirectory() as folder:
         storage = SqlAlchemyStorage.sqlite(Path(folder) / "bench.sqlite3")
         storage.create_schema()
-        bench("SQLite", storage, args.orders)
+        try:
+            yield storage
+        finally:
+            storage.close()
 
 
 if __name__ == "__main__":

@@ -38,3 +38,44 @@ def test_the_agency_walkthrough_runs_on_sqlite(tmp_path: Path) -> None:
     report = (tmp_path / "sales-report.csv").read_text().splitlines()
     assert report[0].startswith("placed_at,order_id,relay") and len(report) == 4
     assert len(list((tmp_path / "documents").iterdir())) == 2  # the document and its sidecar
+
+
+def test_the_corporate_walkthrough_runs_on_sqlite(tmp_path: Path) -> None:
+    lines = run("corporate_walkthrough.py", tmp_path)
+    assert all(line.startswith("- ") for line in lines)
+    text = "\n".join(lines)
+    assert "both on the holding account: stock 35 left to distribute of 35" in text
+    assert "import refused as expected, nothing distributed: [import_rejected] row 8" in text
+    assert "12 distributed, 20 left blank stay in stock" in text
+    assert "refused as expected: [stock_insufficient]" in text
+    assert "stock 14 left to distribute of 35" in text
+    assert "Marc's ticket for Anna: accepted at North gate (Stalls, for Anna Dupont)" in text
+    assert "rejected at South gate: already_controlled (controlled at " in text
+    assert "UTC, North gate)" in text
+    assert "taken back since: rejected at North gate: revoked" in text
+    assert "-   12 left to distribute of 35" in lines
+    assert (
+        "-   bought 35, received 0, in stock 12, distributed 23 (to individuals 15, handed over "
+        "5, to sub-structures: Nestor sports club 3), printed 5 (not yet scanned), controlled 2"
+    ) in lines
+    assert "dashboard Nestor sports club: 0 left to distribute of 3" in text
+    assert (tmp_path / "ticketdomain.sqlite3").exists()
+    for name in ("handed-over.pdf", "marc-for-anna.pdf", "marc.pdf", "paul.pdf"):
+        assert (tmp_path / name).read_bytes().startswith(b"%PDF-"), name
+    # 2 + 1 one by one, 6 from the spreadsheet, 2 by the club, Paul's notice, Claire's.
+    mails = list((tmp_path / "mail").glob("*.eml"))
+    assert len(mails) == 12
+    recipients = {
+        email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)["To"]
+        for mail in mails
+    }
+    assert {"marc.dupont@nestor.example", "tom.roth@nestor.example"} <= recipients
+    exported = (tmp_path / "stock-export.csv").read_text().splitlines()
+    assert exported[0] == "ticket_id,activity,performance,venue,product,first_name,last_name,email"
+    assert len(exported) == 1 + 32
+    filled = (tmp_path / "stock-filled.csv").read_text().splitlines()
+    assert sum(1 for row in filled if row.endswith("@nestor.example")) == 12
+    beneficiaries = (tmp_path / "beneficiaries.csv").read_text().splitlines()
+    assert beneficiaries[0].startswith("first_name,last_name,email,structure")
+    assert len(beneficiaries) == 1 + 10
+    assert not any("paul.girard" in row for row in beneficiaries)  # taken back
