@@ -52,6 +52,7 @@ class AccessControlService:
                 ticket.control(now, gate_name)
                 uow.tickets.update(ticket)
                 uow.commit()
+            product = labels.product(ticket.product_id).name if ticket else None
         return r.ScanResult(
             accepted=rejection is None,
             rejection=rejection,
@@ -60,7 +61,7 @@ class AccessControlService:
             gate=gate_name,
             scanned_at=now,
             ticket_id=ticket.id if ticket else None,
-            product=labels.product(ticket.product_id).name if ticket else None,
+            product=product,
             beneficiary=ticket.beneficiary if ticket else None,
             controlled_at=ticket.controlled_at if ticket else None,
             controlled_gate=ticket.controlled_gate if ticket else None,

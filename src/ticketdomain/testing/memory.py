@@ -69,6 +69,9 @@ class _Repo(Generic[T]):
         self._key = key
 
     def _committed(self) -> dict[str, Any]:
+        if not self._uow._lock_held:
+            # As a database session would: a unit of work is used inside its ``with`` block.
+            raise RuntimeError("Use the unit of work inside a `with` block.")
         return self._uow._storage._tables.setdefault(self._table, {})
 
     def _staged(self) -> dict[str, Any]:
