@@ -68,6 +68,7 @@ class TicketDomain:
             c.CreateSalesChannel: self.setup.create_sales_channel,
             c.CreateSalesPoint: self.setup.create_sales_point,
             c.SetSalesPointFunctions: self.setup.set_sales_point_functions,
+            c.SetAdmissionPolicy: self.setup.set_admission_policy,
             c.AuthorizeStructure: self.setup.authorize_structure,
             c.RevokeStructure: self.setup.revoke_structure,
             c.CreateActivity: self.setup.create_activity,

@@ -88,6 +88,14 @@ class SetSalesPointFunctions:
 
 
 @attrs.frozen
+class SetAdmissionPolicy:
+    """Whether tickets of an unsettled holding-account order may be printed and admitted."""
+
+    sales_point_id: str
+    admit_before_settlement: bool
+
+
+@attrs.frozen
 class AuthorizeStructure:
     sales_point_id: str
     structure_id: str

@@ -209,6 +209,7 @@ class DistributionService:
         quantity: int,
     ) -> list[Ticket]:
         quantity = check_quantity(quantity)
+        self._check_catalog(uow, session, performance_id, product_id)
         tickets = uow.tickets.in_custody(
             session.organization_id,
             structure_id,
@@ -229,6 +230,23 @@ class DistributionService:
                 requested=quantity,
             )
         return tickets
+
+    def _check_catalog(
+        self,
+        uow: UnitOfWork,
+        session: r.RelaySession,
+        performance_id: str | None,
+        product_id: str | None,
+    ) -> None:
+        # An unknown performance or product is reported as such, not as an empty stock.
+        if performance_id is not None:
+            performance = uow.performances.get(performance_id)
+            if performance is None or performance.organization_id != session.organization_id:
+                raise NotFoundError("performance", performance_id)
+        if product_id is not None:
+            product = uow.products.get(product_id)
+            if product is None or product.organization_id != session.organization_id:
+                raise NotFoundError("product", product_id)
 
     def distribute_to_member(self, command: c.DistributeToMember) -> r.TicketsDistributed:
         """Assign tickets to a member (found, or created as a member of the structure) and
@@ -279,6 +297,18 @@ class DistributionService:
             tuple(t.id for t in tickets), member.id, str(member.name), member.email.value, message
         )
 
+    def _foreign_contact(
+        self, uow: UnitOfWork, session: r.RelaySession, email: Email, seen: dict[str, bool]
+    ) -> bool:
+        """Whether the email is a contact of another structure (memoized in ``seen``)."""
+        if email.value not in seen:
+            found = uow.individuals.find_by_email(session.institution_id, email.value)
+            seen[email.value] = found is not None and found.structure_id not in (
+                None,
+                session.structure_id,
+            )
+        return seen[email.value]
+
     def _find_or_create_member(
         self,
         uow: UnitOfWork,
@@ -289,6 +319,13 @@ class DistributionService:
     ) -> Individual:
         found = uow.individuals.find_by_email(session.institution_id, email.value)
         if found is not None:
+            if found.structure_id not in (None, session.structure_id):
+                # Not handed to another structure's contact, whose name would come back.
+                raise ForeignResourceError(
+                    "This email belongs to a contact of another structure.",
+                    kind="individual",
+                    email=email.value,
+                )
             if found.structure_id is None:
                 found.structure_id = session.structure_id
                 found.role = ContactRole.MEMBER
@@ -399,6 +436,7 @@ class DistributionService:
         session = command.session
         with self.adapters.storage.unit_of_work() as uow:
             self._authorize(uow, session)
+            self._check_catalog(uow, session, command.performance_id, command.product_id)
             tickets = uow.tickets.in_custody(
                 session.organization_id,
                 session.structure_id,
@@ -436,9 +474,9 @@ class DistributionService:
         message of every bad row) when a row is bad and ``apply_valid_rows`` is off.
         """
         session = command.session
-        lines = read_sheet(command.content)
         with self.adapters.storage.unit_of_work() as uow:
             self._authorize(uow, session)
+            lines = read_sheet(command.content)
             reports: dict[int, r.ImportRowReport] = {}
             wanted: dict[int, tuple[SheetLine, PersonName, Email]] = {}
             seen: set[str] = set()
@@ -460,13 +498,18 @@ class DistributionService:
                     [line.ticket_id for line, _, _ in wanted.values()]
                 )
             }
-            for row, (line, _, _) in list(wanted.items()):
+            contacts: dict[str, bool] = {}
+            for row, (line, _, email) in list(wanted.items()):
                 ticket = found.get(line.ticket_id)
                 if ticket is None or ticket.organization_id != session.organization_id:
                     reports[row] = _rejected(line, "ticket_unknown", "No such ticket.")
                 elif ticket.stock_structure_id != session.structure_id or not ticket.in_stock:
                     reports[row] = _rejected(
                         line, "ticket_not_in_stock", "This ticket is no longer in stock."
+                    )
+                elif self._foreign_contact(uow, session, email, contacts):
+                    reports[row] = _rejected(
+                        line, "foreign_contact", "This email belongs to another structure."
                     )
                 else:
                     continue
@@ -577,6 +620,7 @@ class DistributionService:
             self._authorize(uow, session)
             sub = self._sub_structure(uow, session, command.sub_structure_id)
             quantity = check_quantity(command.quantity)
+            self._check_catalog(uow, session, command.performance_id, command.product_id)
             candidates = uow.tickets.in_custody(
                 session.organization_id,
                 sub.id,

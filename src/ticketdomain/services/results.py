@@ -852,7 +852,7 @@ class ImportRowReport:
     outcome: ImportOutcome
     holder_id: str | None = None
     #: why a row was rejected: ``incomplete``, ``name_invalid``, ``email_invalid``,
-    #: ``duplicate_ticket``, ``ticket_unknown`` or ``ticket_not_in_stock``
+    #: ``duplicate_ticket``, ``ticket_unknown``, ``ticket_not_in_stock`` or ``foreign_contact``
     code: str | None = None
     message: str | None = None
 

@@ -112,6 +112,22 @@ class SetupService:
             uow.commit()
         return r.SalesPointView.of(item)
 
+    def set_admission_policy(self, command: c.SetAdmissionPolicy) -> r.SalesPointView:
+        """Change the sales point's "admit before settlement" policy; gates and printing
+        apply it from the next call on, to tickets already printed too."""
+        with self.adapters.storage.unit_of_work() as uow:
+            item = need(
+                uow.sales_points.get_for_update(command.sales_point_id),
+                "sales_point",
+                command.sales_point_id,
+            )
+            item.policy = attrs.evolve(
+                item.policy, admit_before_settlement=bool(command.admit_before_settlement)
+            )
+            uow.sales_points.update(item)
+            uow.commit()
+        return r.SalesPointView.of(item)
+
     def authorize_structure(self, command: c.AuthorizeStructure) -> r.SalesPointView:
         """Every relay of the structure may log in on the sales point from now on."""
         with self.adapters.storage.unit_of_work() as uow:

@@ -891,17 +891,20 @@ def test_more_than_the_stock_holds_is_refused(corporate: Corporate, make: Quanti
 
 
 @pytest.mark.parametrize("make", list(TAKING_FROM_STOCK.values()), ids=list(TAKING_FROM_STOCK))
-def test_an_unknown_performance_or_product_has_nothing_in_stock(
+def test_an_unknown_performance_or_product_is_reported_as_not_found(
     corporate: Corporate, make: QuantityCommand
 ) -> None:
     c = corporate
     c.buy(5)
     hand_to_club(c, 2)
     command: Any = make(c, 1)
-    for changes in [{"performance_id": "performance-404"}, {"product_id": "product-404"}]:
-        with refused(c.world, StockInsufficientError, "stock_insufficient") as caught:
+    for kind, changes in [
+        ("performance", {"performance_id": "performance-404"}),
+        ("product", {"product_id": "product-404"}),
+    ]:
+        with refused(c.world, NotFoundError, "not_found") as caught:
             c.world.domain.handle(attrs.evolve(command, **changes))
-        assert caught.value.details["in_stock"] == 0
+        assert caught.value.details["kind"] == kind
 
 
 def test_tickets_go_to_direct_sub_structures_only(corporate: Corporate) -> None:
@@ -1024,3 +1027,36 @@ def test_a_structure_revoked_after_login_can_do_nothing_more(corporate: Corporat
     # the sports club is authorized in its own right and keeps distributing
     assert stock(c, c.sam) == {"Stalls": "1 left to distribute of 1"}
     assert give(c, 1, ZOE, session=c.sam).holder_email == "zoe@example.org"
+
+
+def test_an_import_row_naming_another_structures_contact_is_rejected_on_its_own(
+    corporate: Corporate,
+) -> None:
+    c = corporate
+    d = c.world.domain
+    c.buy(3)
+    sheet = d.distribution.export_stock(ExportStock(c.nina)).content.splitlines()
+    filled = "\r\n".join(
+        [
+            sheet[0],
+            sheet[1][:-3] + ",Olga,Berset,olga@acme.ch",
+            sheet[2][:-3] + ",Lea,Blanc,lea@nestor.ch",
+            sheet[3],
+        ]
+    ).encode()
+    with refused(c.world, ImportRejectedError, "import_rejected") as caught:
+        d.distribution.import_distribution(ImportDistribution(c.nina, filled))
+    assert [(row["row"], row["code"]) for row in caught.value.details["rows"]] == [
+        (2, "foreign_contact")
+    ]
+
+    report = d.distribution.import_distribution(
+        ImportDistribution(c.nina, filled, apply_valid_rows=True)
+    )
+
+    assert [(row.row, row.outcome, row.code) for row in report.rows] == [
+        (2, ImportOutcome.REJECTED, "foreign_contact"),
+        (3, ImportOutcome.DISTRIBUTED, None),
+        (4, ImportOutcome.UNTOUCHED, None),
+    ]
+    assert d.distribution.view_stock(ViewStock(c.nina)).lines[0].in_stock == 2
