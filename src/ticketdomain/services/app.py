@@ -105,6 +105,7 @@ class TicketDomain:
             c.ViewSalesReport: self.reports.sales_report,
             c.DispatchMail: self.mail.dispatch_mail,
             c.ViewStock: self.distribution.view_stock,
+            c.SearchMembers: self.distribution.search_members,
             c.ViewDashboard: self.distribution.view_dashboard,
             c.DistributeToMember: self.distribution.distribute_to_member,
             c.DistributeToSubStructure: self.distribution.distribute_to_sub_structure,

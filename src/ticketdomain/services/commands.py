@@ -181,6 +181,8 @@ class CreateIndividual:
 
 @attrs.frozen
 class SearchContacts:
+    """Back office: any structure's contacts (relays search theirs with ``SearchMembers``)."""
+
     structure_id: str
     text: str
     limit: int = 50
@@ -412,6 +414,16 @@ class ViewDashboard:
 
     session: RelaySession = attrs.field(validator=_relay)
     structure_id: str | None = None
+
+
+@attrs.frozen
+class SearchMembers:
+    """The relay's own structure's relays and members whose name or email contains ``text``
+    (to pick the one to distribute to)."""
+
+    session: RelaySession = attrs.field(validator=_relay)
+    text: str
+    limit: int = 50
 
 
 @attrs.frozen

@@ -21,6 +21,7 @@ from ticketdomain.core.errors import (
     ForeignResourceError,
     ImportRejectedError,
     NotFoundError,
+    QuantityInvalidError,
     RecipientInvalidError,
     StockInsufficientError,
     TicketDomainError,
@@ -196,6 +197,21 @@ class DistributionService:
                     )
                 )
         return tuple(views)
+
+    def search_members(self, command: c.SearchMembers) -> tuple[r.IndividualView, ...]:
+        """Relays and members of the relay's own structure matching the text."""
+        if isinstance(command.limit, bool) or not isinstance(command.limit, int):
+            raise QuantityInvalidError("A search limit is a whole number.")
+        if not 1 <= command.limit <= 500:
+            raise QuantityInvalidError("A search returns 1 to 500 contacts.", limit=command.limit)
+        if not isinstance(command.text, str):
+            raise QuantityInvalidError("Search for a text.")
+        with self.adapters.storage.unit_of_work() as uow:
+            self._authorize(uow, command.session)
+            found = uow.individuals.search(
+                command.session.structure_id, command.text.strip(), command.limit
+            )
+        return tuple(r.IndividualView.of(item) for item in found)
 
     # --- distributing -----------------------------------------------------------------------
 

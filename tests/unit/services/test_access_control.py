@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import attrs
-
 from support.corporate import Corporate, set_up_corporate
 from support.state import observed, refused
 from ticketdomain import (
@@ -26,6 +24,7 @@ from ticketdomain import (
     ScanRejection,
     ScanResult,
     ScanTicket,
+    SetAdmissionPolicy,
     TicketState,
     ViewDashboard,
     ViewOrder,
@@ -253,18 +252,13 @@ def test_a_printed_ticket_of_an_unsettled_order_is_not_payable_at_a_strict_gate(
     corporate: Corporate,
 ) -> None:
     c = corporate
-    w, d = c.world, c.world.domain
+    d = c.world.domain
     order = c.buy(1)
     d.distribution.print_at_once(PrintAtOnce(c.nina, c.performance_id, c.product_id, 1))
     ((_, barcode),) = live_barcodes(c, order.id).items()
-    # No command changes a sales point's policy yet: the operator's decision to admit only
-    # settled orders from now on is written through the storage port, as a host would.
-    with w.storage.unit_of_work() as uow:
-        sales_point = uow.sales_points.get_for_update(c.sales_point_id)
-        assert sales_point is not None
-        sales_point.policy = attrs.evolve(sales_point.policy, admit_before_settlement=False)
-        uow.sales_points.update(sales_point)
-        uow.commit()
+    # The operator decides to admit only settled orders from now on.
+    policy = d.setup.set_admission_policy(SetAdmissionPolicy(c.sales_point_id, False))
+    assert policy.admit_before_settlement is False
     rejected(c, barcode, ScanRejection.NOT_PAYABLE)
     invoice = d.accounts.issue_invoice(IssueInvoice(c.operator, c.council_id))
     rejected(c, barcode, ScanRejection.NOT_PAYABLE)

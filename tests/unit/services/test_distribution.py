@@ -48,6 +48,7 @@ from ticketdomain import (
     ScanRejection,
     ScanTicket,
     SearchContacts,
+    SearchMembers,
     SetSalesPointFunctions,
     SubStructureCount,
     TallyView,
@@ -1060,3 +1061,21 @@ def test_an_import_row_naming_another_structures_contact_is_rejected_on_its_own(
         (4, ImportOutcome.UNTOUCHED, None),
     ]
     assert d.distribution.view_stock(ViewStock(c.nina)).lines[0].in_stock == 2
+
+
+def test_a_relay_searches_the_members_of_its_own_structure_only(corporate: Corporate) -> None:
+    c = corporate
+    d = c.world.domain
+
+    found = d.distribution.search_members(SearchMembers(c.nina, "DUPONT"))
+
+    assert [(m.id, m.email) for m in found] == [(c.marc_id, "marc@nestor.ch")]
+    assert d.distribution.search_members(SearchMembers(c.sam, "dupont")) == ()
+    assert d.distribution.search_members(SearchMembers(c.olga, "nestor")) == ()
+    assert {m.id for m in d.distribution.search_members(SearchMembers(c.nina, "@"))} == {
+        c.nina_id,
+        c.marc_id,
+    }
+    for limit in (0, 501, True):
+        with refused(c.world, QuantityInvalidError, "quantity_invalid"):
+            d.distribution.search_members(SearchMembers(c.nina, "@", limit))
