@@ -664,6 +664,20 @@ class StorageContract:
         assert self.load("quotas", "quota-agencies") == a_quota()
         assert self.load("tickets", "tkt-1") is None
 
+    def test_a_unit_of_work_is_used_inside_its_block_only(self) -> None:
+        # A service reading after its block closed would work on one adapter and fail on
+        # another: every adapter refuses it.
+        self.given(structures=a_structure())
+        with self.uow() as uow:
+            assert uow.structures.get(STRUCTURE) is not None
+        with pytest.raises(RuntimeError):
+            uow.structures.get(STRUCTURE)
+        with pytest.raises(RuntimeError):
+            uow.tickets.for_order("ord-1")
+        with pytest.raises(RuntimeError):
+            uow.activities.add(an_activity())
+        assert self.load("activities", "act-carmen") is None
+
     def test_rollback_discards_staged_work_and_the_unit_of_work_goes_on(self) -> None:
         with self.uow() as uow:
             uow.structures.add(a_structure())
