@@ -11,8 +11,9 @@ from ticketdomain.core.errors import (
     ValidationError,
 )
 from ticketdomain.core.invoices import InvoiceKind, issue_credit_note, issue_invoice
+from ticketdomain.core.mail import MailMessage
 from ticketdomain.core.money import Money
-from ticketdomain.core.sales import Order, TicketState
+from ticketdomain.core.sales import Order, Ticket, TicketState
 from ticketdomain.core.setup import Organization
 from ticketdomain.ports.storage import UnitOfWork
 from ticketdomain.services import commands as c
@@ -24,7 +25,7 @@ from ticketdomain.services._context import (
     organization_of,
     same_organization,
 )
-from ticketdomain.services.sales import is_settled
+from ticketdomain.services._tickets import Labels, is_settled
 
 
 def _descriptions(uow: UnitOfWork, orders: list[Order]) -> dict[str, str]:
@@ -223,6 +224,7 @@ class AccountService:
                     )
                 ticket.cancel()
                 uow.tickets.update(ticket)
+            mails = self._cancellation_notices(uow, organization, tickets)
             credit_note = None
             if account is not None:
                 if order.invoice_id is not None:
@@ -256,4 +258,34 @@ class AccountService:
                 else None
             ),
             refund_reference=refund.reference if refund else None,
+            mail_ids=mails,
         )
+
+    def _cancellation_notices(
+        self, uow: UnitOfWork, organization: Organization, tickets: list[Ticket]
+    ) -> tuple[str, ...]:
+        """Tell each individual holding some of the tickets (queued with the cancellation)."""
+        held: dict[str, list[Ticket]] = {}
+        for ticket in tickets:
+            if ticket.holder_id is not None:
+                held.setdefault(ticket.holder_id, []).append(ticket)
+        labels = Labels(uow)
+        mails = []
+        for holder_id, theirs in sorted(held.items()):
+            holder = uow.individuals.get(holder_id)
+            if holder is None:
+                continue
+            lines = "\n".join(f"- {labels.describe(ticket)}" for ticket in theirs)
+            message = MailMessage(
+                id=self.adapters.ids.new_id("mail"),
+                to=holder.email,
+                subject=f"{organization.name}: {len(theirs)} ticket(s) cancelled",
+                body=(
+                    f"Hello {holder.name.first},\n\n"
+                    f"These ticket(s) you had received were cancelled with their order:\n"
+                    f"{lines}\n\nThey are no longer valid at the gate.\n\n{organization.name}"
+                ),
+            )
+            uow.outbox.add(message, self.adapters.clock.now())
+            mails.append(message.id)
+        return tuple(mails)

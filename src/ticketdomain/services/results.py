@@ -636,6 +636,8 @@ class OrderCancelled:
     tickets_cancelled: tuple[str, ...]
     credit_note: InvoiceView | None
     refund_reference: str | None
+    #: the notices queued for the individuals who held some of the tickets
+    mail_ids: tuple[str, ...] = ()
 
 
 # --- sales report ---------------------------------------------------------------------------

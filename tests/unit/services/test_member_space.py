@@ -10,6 +10,7 @@ from support.state import refused
 from ticketdomain import (
     CancelOrder,
     ContactDetails,
+    DispatchMail,
     DistributeToMember,
     IssueInvoice,
     ListMemberTickets,
@@ -260,3 +261,25 @@ def test_a_member_records_their_consent_to_hear_from_the_organization(
         d.members.set_marketing_consent(
             SetMarketingConsent(MemberSession("individual-404", c.institution_id), True)
         )
+
+
+def test_members_are_told_when_the_order_of_their_tickets_is_cancelled(
+    corporate: Corporate,
+) -> None:
+    c = corporate
+    d = c.world.domain
+    order = c.buy(4)
+    give(c, 2)
+    give(c, 1, LEA)
+    d.mail.dispatch_mail(DispatchMail())
+    invitations = len(c.world.mailer.outbox)
+
+    cancelled = d.accounts.cancel_order(CancelOrder(c.operator, order.id))
+
+    assert len(cancelled.mail_ids) == 2
+    assert d.mail.dispatch_mail(DispatchMail()).sent == cancelled.mail_ids
+    notices = c.world.mailer.outbox[invitations:]
+    assert sorted(m.to.value for m in notices) == ["lea@example.org", "marc@nestor.ch"]
+    (to_marc,) = [m for m in notices if m.to.value == "marc@nestor.ch"]
+    assert "2 ticket(s) cancelled" in to_marc.subject
+    assert set(own_tickets(c, c.marc).values()) == {(TicketState.CANCELLED, None)}
