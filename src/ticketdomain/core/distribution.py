@@ -94,6 +94,8 @@ class Tally:
 
 def _tally_of(structure_id: str, child_of: Mapping[str, str], item: CustodyCount) -> Tally | None:
     n = item.count
+    if item.stock_structure_id != structure_id and item.stock_structure_id not in child_of:
+        return None
     if item.state is TicketState.CANCELLED:
         return Tally(cancelled=n)
     came_in = Tally(bought=n) if item.buyer_structure_id == structure_id else Tally(received=n)
@@ -104,10 +106,8 @@ def _tally_of(structure_id: str, child_of: Mapping[str, str], item: CustodyCount
             where = Tally(to_individuals=n)
         else:
             where = Tally(handed_over=n)
-    elif item.stock_structure_id in child_of:
-        where = Tally(to_sub_structures={child_of[item.stock_structure_id]: n})
     else:
-        return None
+        where = Tally(to_sub_structures={child_of[item.stock_structure_id]: n})
     how_far = Tally(
         printed=n if item.state is TicketState.PRINTED else 0,
         controlled=n if item.state is TicketState.CONTROLLED else 0,

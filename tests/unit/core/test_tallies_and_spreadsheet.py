@@ -113,11 +113,6 @@ def test_tickets_that_never_went_through_the_structure_are_ignored() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/distribution.py _tally_of counts a cancelled row before checking that the "
-    "ticket went through the structure (its parent's stock here)",
-)
 def test_cancelled_tickets_that_never_went_through_the_structure_are_ignored_too() -> None:
     assert tally_of(count("group", "group", TicketState.CANCELLED, 8)) == Tally()
 
