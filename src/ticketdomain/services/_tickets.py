@@ -7,13 +7,15 @@ from collections.abc import Iterable, Sequence
 
 from ticketdomain.core.accounts import HoldingAccount
 from ticketdomain.core.catalog import Activity, Performance, Product, Tariff
+from ticketdomain.core.contacts import Individual
 from ticketdomain.core.errors import OrderNotSettledError
+from ticketdomain.core.mail import MailMessage
 from ticketdomain.core.printing import PrintableTicket
 from ticketdomain.core.sales import Order, Ticket
 from ticketdomain.core.setup import Organization
 from ticketdomain.ports.documents import TicketRenderer
 from ticketdomain.ports.storage import UnitOfWork
-from ticketdomain.services._context import need
+from ticketdomain.services._context import Adapters, need
 
 
 def is_settled(order: Order, account: HoldingAccount | None) -> bool:
@@ -120,3 +122,25 @@ def render(
     return renderer.render(
         [labels.printable(ticket, beneficiary) for ticket, beneficiary in tickets]
     )
+
+
+def queue_notice(
+    uow: UnitOfWork,
+    adapters: Adapters,
+    labels: Labels,
+    to: Individual,
+    subject: str,
+    about: str,
+    tickets: Sequence[Ticket],
+    closing: str,
+) -> str:
+    """Queue a mail telling an individual about some tickets (sent after commit)."""
+    lines = "\n".join(f"- {labels.describe(ticket)}" for ticket in tickets)
+    message = MailMessage(
+        id=adapters.ids.new_id("mail"),
+        to=to.email,
+        subject=subject,
+        body=f"Hello {to.name.first},\n\n{about}\n{lines}\n\n{closing}\n",
+    )
+    uow.outbox.add(message, adapters.clock.now())
+    return message.id

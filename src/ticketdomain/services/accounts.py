@@ -11,7 +11,6 @@ from ticketdomain.core.errors import (
     ValidationError,
 )
 from ticketdomain.core.invoices import InvoiceKind, issue_credit_note, issue_invoice
-from ticketdomain.core.mail import MailMessage
 from ticketdomain.core.money import Money
 from ticketdomain.core.sales import Order, Ticket, TicketState
 from ticketdomain.core.setup import Organization
@@ -25,7 +24,7 @@ from ticketdomain.services._context import (
     organization_of,
     same_organization,
 )
-from ticketdomain.services._tickets import Labels, is_settled
+from ticketdomain.services._tickets import Labels, is_settled, queue_notice
 
 
 def _descriptions(uow: UnitOfWork, orders: list[Order]) -> dict[str, str]:
@@ -275,17 +274,16 @@ class AccountService:
             holder = uow.individuals.get(holder_id)
             if holder is None:
                 continue
-            lines = "\n".join(f"- {labels.describe(ticket)}" for ticket in theirs)
-            message = MailMessage(
-                id=self.adapters.ids.new_id("mail"),
-                to=holder.email,
-                subject=f"{organization.name}: {len(theirs)} ticket(s) cancelled",
-                body=(
-                    f"Hello {holder.name.first},\n\n"
-                    f"These ticket(s) you had received were cancelled with their order:\n"
-                    f"{lines}\n\nThey are no longer valid at the gate.\n\n{organization.name}"
-                ),
+            mails.append(
+                queue_notice(
+                    uow,
+                    self.adapters,
+                    labels,
+                    holder,
+                    f"{organization.name}: {len(theirs)} ticket(s) cancelled",
+                    "These ticket(s) you had received were cancelled with their order:",
+                    theirs,
+                    f"They are no longer valid at the gate.\n\n{organization.name}",
+                )
             )
-            uow.outbox.add(message, self.adapters.clock.now())
-            mails.append(message.id)
         return tuple(mails)

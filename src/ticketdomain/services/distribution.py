@@ -26,14 +26,13 @@ from ticketdomain.core.errors import (
     StockInsufficientError,
     TicketDomainError,
 )
-from ticketdomain.core.mail import MailMessage
 from ticketdomain.core.sales import Ticket, TicketState, check_ticket_ids
 from ticketdomain.core.setup import Function, SalesPoint
 from ticketdomain.ports.storage import UnitOfWork
 from ticketdomain.services import commands as c
 from ticketdomain.services import results as r
 from ticketdomain.services._context import Adapters, authorize_relay, need
-from ticketdomain.services._tickets import Labels, render, require_payable
+from ticketdomain.services._tickets import Labels, queue_notice, render, require_payable
 
 _DISTRIBUTED = (TicketState.DISTRIBUTED, TicketState.PRINTED, TicketState.CONTROLLED)
 
@@ -372,21 +371,17 @@ class DistributionService:
         structure = need(
             uow.structures.get(session.structure_id), "structure", session.structure_id
         )
-        labels = Labels(uow)
-        lines = "\n".join(f"- {labels.describe(ticket)}" for ticket in tickets)
-        message = MailMessage(
-            id=self.adapters.ids.new_id("mail"),
-            to=member.email,
-            subject=f"{organization.name}: {len(tickets)} ticket(s) to print",
-            body=(
-                f"Hello {member.name.first},\n\n"
-                f"{structure.name} sent you {len(tickets)} ticket(s):\n{lines}\n\n"
-                "Log in to your personal space to print them with the name of the person who "
-                f"will attend.\n\n{organization.name}"
-            ),
+        return queue_notice(
+            uow,
+            self.adapters,
+            Labels(uow),
+            member,
+            f"{organization.name}: {len(tickets)} ticket(s) to print",
+            f"{structure.name} sent you {len(tickets)} ticket(s):",
+            tickets,
+            "Log in to your personal space to print them with the name of the person who will "
+            f"attend.\n\n{organization.name}",
         )
-        uow.outbox.add(message, self.adapters.clock.now())
-        return message.id
 
     def distribute_to_sub_structure(
         self, command: c.DistributeToSubStructure
@@ -612,20 +607,16 @@ class DistributionService:
         structure = need(
             uow.structures.get(session.structure_id), "structure", session.structure_id
         )
-        labels = Labels(uow)
-        lines = "\n".join(f"- {labels.describe(ticket)}" for ticket in tickets)
-        message = MailMessage(
-            id=self.adapters.ids.new_id("mail"),
-            to=holder.email,
-            subject=f"{structure.name} took back {len(tickets)} ticket(s)",
-            body=(
-                f"Hello {holder.name.first},\n\n"
-                f"{structure.name} took back these ticket(s) you had received:\n{lines}\n\n"
-                "Tickets you may have printed are no longer valid at the gate.\n"
-            ),
+        return queue_notice(
+            uow,
+            self.adapters,
+            Labels(uow),
+            holder,
+            f"{structure.name} took back {len(tickets)} ticket(s)",
+            f"{structure.name} took back these ticket(s) you had received:",
+            tickets,
+            "Tickets you may have printed are no longer valid at the gate.",
         )
-        uow.outbox.add(message, self.adapters.clock.now())
-        return message.id
 
     def reclaim_from_sub_structure(self, command: c.ReclaimFromSubStructure) -> r.TicketsReclaimed:
         """Take tickets still in a direct sub-structure's stock back into the relay's stock
