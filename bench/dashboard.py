@@ -12,6 +12,7 @@ once (a tenth of those scanned at the gate), the rest left in stock.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
@@ -20,6 +21,9 @@ from ticketdomain import (
     ContactDetails,
     DistributeToMember,
     DistributeToSubStructure,
+    ExportStock,
+    ImportDistribution,
+    ImportOutcome,
     LineRequest,
     ListDistributedTickets,
     ListMemberTickets,
@@ -158,6 +162,28 @@ def timings(
     }
 
 
+#: rows filled in the spreadsheet whose import is timed
+IMPORT_ROWS = 50
+
+
+def import_per_row(corp: Corporate) -> float:
+    """Seconds per row to import a stock spreadsheet with ``IMPORT_ROWS`` rows filled in for
+    ten people (the other rows left blank), once: an import changes the stock."""
+    d = corp.world.domain
+    lines = d.distribution.export_stock(ExportStock(corp.nina)).content.splitlines()
+    filled = [lines[0]]
+    for index, line in enumerate(lines[1:]):
+        if index < IMPORT_ROWS:
+            line = line[: -len(",,")] + f"Colleague,No {index % 10},colleague{index % 10}@nestor.ch"
+        filled.append(line)
+    sheet = "\r\n".join(filled).encode()
+    start = time.perf_counter()
+    report = d.distribution.import_distribution(ImportDistribution(corp.nina, sheet))
+    elapsed = time.perf_counter() - start
+    assert report.count(ImportOutcome.DISTRIBUTED) == IMPORT_ROWS
+    return elapsed / IMPORT_ROWS
+
+
 def bench_dashboard(
     name: str,
     storages: Callable[[], AbstractContextManager[Storage]],
@@ -174,6 +200,7 @@ def bench_dashboard(
             corp = populate(storage, size)
             floors[size] = floor(storage)
             rows[size] = timings(corp, per_call)
+            rows[size][f"import_distribution, per row ({IMPORT_ROWS})"] = import_per_row(corp)
             board = corp.world.domain.distribution.view_dashboard(ViewDashboard(corp.nina)).total
             print(
                 f"\n{name}, corporate dashboard, {size} tickets: floor "

@@ -254,8 +254,14 @@ def _barcodes(ticket: Ticket) -> set[str]:
 
 class _Tickets(_Repo[Ticket]):
     def _check_barcodes(self, ticket: Ticket) -> None:
-        # A barcode belongs to one ticket, as a database's unique key would guarantee.
-        mine = _barcodes(ticket)
+        # A barcode belongs to one ticket, as a database's unique key would guarantee. Only
+        # barcodes the ticket did not hold yet are looked for elsewhere, so that writing back a
+        # ticket whose barcodes did not change (an assignment, a print) costs no scan.
+        staged = self._staged()
+        stored = staged.get(ticket.id) or self._committed().get(ticket.id)
+        mine = _barcodes(ticket) - (_barcodes(stored) if stored is not None else set())
+        if not mine:
+            return
         for other in self._items():
             if other.id != ticket.id and mine & _barcodes(other):
                 raise ConcurrencyError(
