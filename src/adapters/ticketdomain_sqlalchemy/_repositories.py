@@ -1124,6 +1124,7 @@ class Tickets(_Repo[Ticket]):
         product_id: str | None = None,
         limit: int | None = None,
         for_update: bool = False,
+        received_only: bool = False,
     ) -> list[Ticket]:
         t = self.table
         statement = (
@@ -1139,6 +1140,8 @@ class Tickets(_Repo[Ticket]):
             statement = statement.where(t.c.performance_id == performance_id)
         if product_id is not None:
             statement = statement.where(t.c.product_id == product_id)
+        if received_only:
+            statement = statement.where(t.c.structure_id != structure_id)
         if limit is not None:
             statement = statement.limit(max(limit, 0))
         if for_update:

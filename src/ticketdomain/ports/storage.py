@@ -175,10 +175,12 @@ class TicketRepository(Repository[Ticket], Protocol):
         product_id: str | None = None,
         limit: int | None = None,
         for_update: bool = False,
+        received_only: bool = False,
     ) -> list[Ticket]:
         """Tickets of the organization whose ``stock_structure_id`` is ``structure_id`` and
-        whose state is one of ``states`` (optionally of one performance and/or product),
-        ordered by id, at most ``limit`` of them, locked when ``for_update``."""
+        whose state is one of ``states`` (optionally of one performance and/or product; with
+        ``received_only``, only those another structure bought), ordered by id, at most
+        ``limit`` of them, locked when ``for_update``."""
         ...
 
     def custody_counts(

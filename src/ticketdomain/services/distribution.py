@@ -628,15 +628,17 @@ class DistributionService:
             sub = self._sub_structure(uow, session, command.sub_structure_id)
             quantity = check_quantity(command.quantity)
             self._check_catalog(uow, session, command.performance_id, command.product_id)
-            candidates = uow.tickets.in_custody(
+            # Only what was handed down: what the sub-structure bought itself stays its own.
+            tickets = uow.tickets.in_custody(
                 session.organization_id,
                 sub.id,
                 (TicketState.BOUGHT,),
                 performance_id=command.performance_id,
                 product_id=command.product_id,
+                limit=quantity,
                 for_update=True,
+                received_only=True,
             )
-            tickets = [t for t in candidates if t.structure_id != sub.id][:quantity]
             if len(tickets) < quantity:
                 raise StockInsufficientError(
                     f"Only {len(tickets)} ticket(s) handed down are in this sub-structure's "

@@ -1405,6 +1405,9 @@ class StorageContract:
             assert ids(STRUCTURE, [bought], **both) == ["tkt-03", "tkt-09"]
             assert ids(STRUCTURE, [bought], performance_id="perf-none") == []
             assert ids(BRANCH, [bought]) == ["tkt-10", "tkt-12"]
+            # received from the parent, not bought by the branch itself
+            assert ids(BRANCH, [bought], received_only=True) == ["tkt-10"]
+            assert ids(STRUCTURE, [bought], received_only=True) == []
             assert ids(BRANCH, [distributed]) == ["tkt-11"]
             assert ids("str-none", [bought]) == []
             jazz = uow.tickets.in_custody(OTHER_ORG, STRUCTURE, [bought])
@@ -1433,6 +1436,12 @@ class StorageContract:
                 assert ids(1, product_id="prod-carmen") == ["tkt-03"]
                 assert ids(2, performance_id="perf-second") == ["tkt-07"]
                 assert ids(10) == ids(None) == ["tkt-03", "tkt-05", "tkt-07", "tkt-09"]
+                assert [
+                    t.id
+                    for t in uow.tickets.in_custody(
+                        ORG, BRANCH, bought, limit=1, for_update=lock, received_only=True
+                    )
+                ] == ["tkt-10"]
                 assert ids(0) == []
             locked = uow.tickets.in_custody(ORG, STRUCTURE, bought, limit=1, for_update=True)
             assert locked == [a_held_ticket("tkt-03")]

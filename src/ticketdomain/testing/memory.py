@@ -312,6 +312,7 @@ class _Tickets(_Repo[Ticket]):
         product_id: str | None = None,
         limit: int | None = None,
         for_update: bool = False,
+        received_only: bool = False,
     ) -> list[Ticket]:
         found = sorted(
             (
@@ -322,6 +323,7 @@ class _Tickets(_Repo[Ticket]):
                 and t.state in states
                 and performance_id in (None, t.performance_id)
                 and product_id in (None, t.product_id)
+                and not (received_only and t.structure_id == structure_id)
             ),
             key=lambda t: t.id,
         )
