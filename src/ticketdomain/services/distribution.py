@@ -48,10 +48,11 @@ def ancestors_of(uow: UnitOfWork, structure: Structure) -> list[str]:
     return found
 
 
-def below(uow: UnitOfWork, structure_id: str) -> dict[str, str]:
-    """Every structure below ``structure_id``, mapped to the direct sub-structure above it."""
+def below(uow: UnitOfWork, structure_id: str, children: list[Structure]) -> dict[str, str]:
+    """Every structure below ``structure_id`` (whose direct ``children`` are given), mapped to
+    the direct sub-structure above it."""
     child_of: dict[str, str] = {}
-    pending = [(child.id, child.id) for child in uow.structures.children(structure_id)]
+    pending = [(child.id, child.id) for child in children]
     while pending:
         current, top = pending.pop()
         if current in child_of or current == structure_id:
@@ -104,10 +105,13 @@ class DistributionService:
 
     def _tallies(
         self, uow: UnitOfWork, organization_id: str, structure: Structure
-    ) -> dict[tuple[str, str], Tally]:
-        child_of = below(uow, structure.id)
+    ) -> tuple[dict[tuple[str, str], Tally], dict[str, str]]:
+        """The structure's tallies, and the names of its direct sub-structures."""
+        children = uow.structures.children(structure.id)
+        child_of = below(uow, structure.id, children)
         counts = uow.tickets.custody_counts(organization_id, [structure.id, *child_of])
-        return tally(structure.id, ancestors_of(uow, structure), child_of, counts)
+        tallies = tally(structure.id, ancestors_of(uow, structure), child_of, counts)
+        return tallies, {child.id: child.name for child in children}
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -117,7 +121,7 @@ class DistributionService:
         with self.adapters.storage.unit_of_work() as uow:
             self._authorize(uow, command.session)
             structure = self._visible(uow, command.session, command.structure_id)
-            tallies = self._tallies(uow, command.session.organization_id, structure)
+            tallies, _ = self._tallies(uow, command.session.organization_id, structure)
             labels = Labels(uow)
             lines = []
             for (performance_id, product_id), counts in tallies.items():
@@ -144,12 +148,11 @@ class DistributionService:
         with self.adapters.storage.unit_of_work() as uow:
             self._authorize(uow, command.session)
             structure = self._visible(uow, command.session, command.structure_id)
-            tallies = self._tallies(uow, command.session.organization_id, structure)
+            tallies, names = self._tallies(uow, command.session.organization_id, structure)
             per_product: dict[str, Tally] = {}
             for (_, product_id), counts in tallies.items():
                 per_product[product_id] = per_product.get(product_id, Tally()) + counts
             labels = Labels(uow)
-            names = {child.id: child.name for child in uow.structures.children(structure.id)}
             products = []
             for product_id, counts in per_product.items():
                 product = labels.product(product_id)
@@ -288,12 +291,14 @@ class DistributionService:
                     )
             else:
                 assert command.member is not None
+                email = Email(command.member.email)
                 member = self._find_or_create_member(
                     uow,
                     session,
-                    Email(command.member.email),
+                    email,
                     PersonName(command.member.first_name, command.member.last_name),
                     command.member.marketing_consent,
+                    uow.individuals.find_by_email(session.institution_id, email.value),
                 )
             tickets = self._take_from_stock(
                 uow,
@@ -312,18 +317,6 @@ class DistributionService:
             tuple(t.id for t in tickets), member.id, str(member.name), member.email.value, message
         )
 
-    def _foreign_contact(
-        self, uow: UnitOfWork, session: r.RelaySession, email: Email, seen: dict[str, bool]
-    ) -> bool:
-        """Whether the email is a contact of another structure (memoized in ``seen``)."""
-        if email.value not in seen:
-            found = uow.individuals.find_by_email(session.institution_id, email.value)
-            seen[email.value] = found is not None and found.structure_id not in (
-                None,
-                session.structure_id,
-            )
-        return seen[email.value]
-
     def _find_or_create_member(
         self,
         uow: UnitOfWork,
@@ -331,10 +324,12 @@ class DistributionService:
         email: Email,
         name: PersonName,
         marketing_consent: bool,
+        found: Individual | None,
     ) -> Individual:
-        found = uow.individuals.find_by_email(session.institution_id, email.value)
+        """The contact ``found`` by this email (``None``: nobody), made a member of the relay's
+        structure if it had none, or a new member."""
         if found is not None:
-            if found.structure_id not in (None, session.structure_id):
+            if _is_foreign(found, session):
                 # Not handed to another structure's contact, whose name would come back.
                 raise ForeignResourceError(
                     "This email belongs to a contact of another structure.",
@@ -509,7 +504,8 @@ class DistributionService:
                     [line.ticket_id for line, _, _ in wanted.values()]
                 )
             }
-            contacts: dict[str, bool] = {}
+            # Each email is looked up once, for the check and then for the distribution.
+            contacts: dict[str, Individual | None] = {}
             for row, (line, _, email) in list(wanted.items()):
                 ticket = found.get(line.ticket_id)
                 if ticket is None or ticket.organization_id != session.organization_id:
@@ -518,7 +514,7 @@ class DistributionService:
                     reports[row] = _rejected(
                         line, "ticket_not_in_stock", "This ticket is no longer in stock."
                     )
-                elif self._foreign_contact(uow, session, email, contacts):
+                elif _is_foreign(_contact(uow, session, email, contacts), session):
                     reports[row] = _rejected(
                         line, "foreign_contact", "This email belongs to another structure."
                     )
@@ -546,7 +542,9 @@ class DistributionService:
             for row, (line, name, email) in sorted(wanted.items()):
                 key = email.value.lower()
                 if key not in by_member:
-                    member = self._find_or_create_member(uow, session, email, name, False)
+                    member = self._find_or_create_member(
+                        uow, session, email, name, False, _contact(uow, session, email, contacts)
+                    )
                     by_member[key] = (member, [])
                 member, tickets = by_member[key]
                 ticket = found[line.ticket_id]
@@ -652,6 +650,21 @@ class DistributionService:
                 uow.tickets.update(ticket)
             uow.commit()
         return r.TicketsReclaimed(tuple(t.id for t in tickets), ())
+
+
+def _is_foreign(contact: Individual | None, session: r.RelaySession) -> bool:
+    """Whether the contact belongs to a structure other than the relay's."""
+    return contact is not None and contact.structure_id not in (None, session.structure_id)
+
+
+def _contact(
+    uow: UnitOfWork, session: r.RelaySession, email: Email, seen: dict[str, Individual | None]
+) -> Individual | None:
+    """The contact with this email, looked up once per ``seen``."""
+    key = email.value.lower()
+    if key not in seen:
+        seen[key] = uow.individuals.find_by_email(session.institution_id, email.value)
+    return seen[key]
 
 
 def _rejected(line: SheetLine, code: str, message: str) -> r.ImportRowReport:

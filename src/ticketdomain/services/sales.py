@@ -50,9 +50,7 @@ from ticketdomain.services._context import (
     same_organization,
     take_places,
 )
-from ticketdomain.services._tickets import Labels, is_settled, order_payable, render
-
-__all__ = ["SalesService", "is_settled"]
+from ticketdomain.services._tickets import Labels, order_payable, render
 
 
 @attrs.frozen
