@@ -241,3 +241,64 @@ class ActorNotAllowedError(AuthorizationError):
     """The session given is of a kind of actor that may not run this command."""
 
     code = "actor_not_allowed"
+
+
+class PermissionMissingError(AuthorizationError):
+    """An operator without the permission the command needs (``details["permission"]``)."""
+
+    code = "permission_missing"
+
+
+# --- authentication ---------------------------------------------------------------------------
+
+
+class AuthenticationError(AuthorizationError):
+    """No valid credential: the caller is not known to be anyone."""
+
+    code = "not_authenticated"
+
+
+class SessionInvalidError(AuthenticationError):
+    """A token that is unknown, malformed, expired, idle too long or revoked (one error for all,
+    so a caller learns nothing about which)."""
+
+    code = "session_invalid"
+
+    def __init__(
+        self, message: str = "The session is invalid or has expired; log in again.", **details: Any
+    ) -> None:
+        super().__init__(message, **details)
+
+
+class LoginFailedError(AuthenticationError):
+    """Wrong email or password, or a credential locked after repeated failures: one error and
+    one cost for all, so a caller cannot tell which."""
+
+    code = "login_failed"
+
+    def __init__(
+        self,
+        message: str = (
+            "The email or password is wrong, or the account is locked for a while after "
+            "repeated failures."
+        ),
+        **details: Any,
+    ) -> None:
+        super().__init__(message, **details)
+
+
+class PasswordInvalidError(ValidationError):
+    code = "password_invalid"
+
+
+class InputInvalidError(ValidationError):
+    """A field of a command outside its documented limits: ``details["path"]`` names it
+    (``$.lines[0].quantity``) and ``details["problem"]`` says what is wrong."""
+
+    code = "input_invalid"
+
+
+class CommandTypeUnknownError(ValidationError):
+    """A command payload or object names no command of ``TicketDomain.command_types()``."""
+
+    code = "command_type_unknown"
