@@ -12,11 +12,14 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from ticketdomain.core.errors import ValidationError
+from ticketdomain.ports.security import TokenGenerator
 from ticketdomain.ports.system import BarcodeGenerator, Clock, IdGenerator
 from ticketdomain.testing import FixedClock, SequentialBarcodes, SequentialIds
+from ticketdomain.testing.fakes import SequentialTokens
 from ticketdomain_system import (
     BARCODE_ALPHABET,
     SecretsBarcodeGenerator,
+    SecretsTokenGenerator,
     SystemClock,
     UuidIdGenerator,
 )
@@ -101,6 +104,61 @@ def test_barcodes_drawn_from_many_threads_are_unique() -> None:
     assert len(set(drawn)) == 4000
 
 
+# --- tokens (sessions, login links, API keys) -----------------------------------------------
+
+URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def test_tokens_are_43_url_safe_characters_carrying_256_bits() -> None:
+    tokens: TokenGenerator = SecretsTokenGenerator()
+    token = tokens.new_token()
+    assert len(token) == 43 and URL_SAFE.fullmatch(token)
+    assert 43 * 6 >= 256
+
+
+@pytest.mark.parametrize(("bits", "length"), [(128, 22), (130, 23), (256, 43), (512, 86)])
+def test_tokens_carry_at_least_the_bits_asked_for(bits: int, length: int) -> None:
+    generator = SecretsTokenGenerator(bits)
+    drawn = [generator.new_token() for _ in range(200)]
+    assert {len(token) for token in drawn} == {length}
+    assert all(URL_SAFE.fullmatch(token) for token in drawn)
+    assert length * 6 >= bits
+
+
+def test_tokens_use_the_whole_url_safe_alphabet() -> None:
+    # 2000 tokens of 43 characters: each of the 64 symbols shows up (a generator stuck on hex
+    # digits or on letters fails), and no padding or other character ever does.
+    generator = SecretsTokenGenerator()
+    seen = Counter(character for _ in range(2000) for character in generator.new_token())
+    assert len(seen) == 64
+    assert URL_SAFE.fullmatch("".join(seen))
+
+
+def test_tokens_never_repeat_over_many_draws_and_threads() -> None:
+    generator = SecretsTokenGenerator()
+    drawn: list[str] = [generator.new_token() for _ in range(20_000)]
+    lock = threading.Lock()
+
+    def draw() -> None:
+        mine = [generator.new_token() for _ in range(500)]
+        with lock:
+            drawn.extend(mine)
+
+    threads = [threading.Thread(target=draw) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(drawn)) == len(drawn) == 24_000
+
+
+@pytest.mark.parametrize("bits", [0, 64, 127, -256, True, 128.0, "256", None])
+def test_tokens_of_fewer_than_128_bits_are_refused(bits: object) -> None:
+    with pytest.raises(ValidationError) as raised:
+        SecretsTokenGenerator(bits)  # type: ignore[arg-type]
+    assert raised.value.code == "setup_invalid"
+
+
 # --- the fakes the unit tests use instead ----------------------------------------------------
 
 
@@ -137,3 +195,10 @@ def test_sequential_barcodes_are_unique_and_readable() -> None:
     assert drawn[:2] == ["BC000001", "BC000002"]
     assert len(set(drawn)) == 1000
     assert barcodes.issued == drawn
+
+
+def test_sequential_tokens_are_unique_and_readable() -> None:
+    tokens: TokenGenerator = SequentialTokens()
+    drawn = [tokens.new_token() for _ in range(1000)]
+    assert drawn[:2] == ["token000001", "token000002"]
+    assert len(set(drawn)) == 1000

@@ -12,7 +12,13 @@ from datetime import UTC, datetime
 
 from ticketdomain.core.errors import SetupInvalidError
 
-__all__ = ["BARCODE_ALPHABET", "SecretsBarcodeGenerator", "SystemClock", "UuidIdGenerator"]
+__all__ = [
+    "BARCODE_ALPHABET",
+    "SecretsBarcodeGenerator",
+    "SecretsTokenGenerator",
+    "SystemClock",
+    "UuidIdGenerator",
+]
 
 #: RFC 4648 base32 alphabet: upper-case letters and digits 2-7, which QR codes (alphanumeric
 #: mode) and Code 128 both carry, and which avoid the look-alikes 0/O and 1/I.
@@ -20,6 +26,8 @@ BARCODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _BITS_PER_CHARACTER = 5
 #: the port asks for at least this much entropy
 MIN_BARCODE_BITS = 128
+#: the session, link and API-key tokens the ``TokenGenerator`` port asks for
+MIN_TOKEN_BITS = 128
 
 
 class SystemClock:
@@ -60,3 +68,19 @@ class SecretsBarcodeGenerator:
             value, digit = divmod(value, 1 << _BITS_PER_CHARACTER)
             characters.append(BARCODE_ALPHABET[digit])
         return "".join(reversed(characters))
+
+
+class SecretsTokenGenerator:
+    """Session, link and API-key tokens from :func:`secrets.token_urlsafe`: 256 random bits by
+    default, written in 43 URL-safe characters. ``bits`` below 128 is refused."""
+
+    def __init__(self, bits: int = 256) -> None:
+        if isinstance(bits, bool) or not isinstance(bits, int) or bits < MIN_TOKEN_BITS:
+            raise SetupInvalidError(
+                f"A token needs at least {MIN_TOKEN_BITS} random bits, got {bits!r}.",
+                bits=repr(bits),
+            )
+        self.bits = bits
+
+    def new_token(self) -> str:
+        return secrets.token_urlsafe(-(-self.bits // 8))

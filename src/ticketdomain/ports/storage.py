@@ -26,6 +26,15 @@ from ticketdomain.core.accounts import HoldingAccount, LedgerEntry
 from ticketdomain.core.catalog import Activity, CatalogProfile, Performance, Product, Tariff
 from ticketdomain.core.contacts import Individual, Structure
 from ticketdomain.core.distribution import CustodyCount, HolderCount
+from ticketdomain.core.identity import (
+    ActorKind,
+    ApiKey,
+    AuthSession,
+    Credential,
+    Gate,
+    LoginLink,
+    Operator,
+)
 from ticketdomain.core.invoices import Invoice, InvoiceSequence
 from ticketdomain.core.mail import MailMessage
 from ticketdomain.core.quotas import Quota
@@ -255,8 +264,9 @@ class Outbox(Protocol):
         """Unsent messages, oldest first, locked so that two dispatchers never send one twice."""
         ...
 
-    def mark_sent(self, message_id: str, at: datetime) -> None:
-        """Record the delivery (an unknown id is ignored)."""
+    def mark_sent(self, message_id: str, at: datetime, body: str | None = None) -> None:
+        """Record the delivery (an unknown id is ignored); ``body``, when given, replaces the
+        one kept (a sent mail's login link is blanked: it was for its recipient only)."""
         ...
 
     def mark_failed(self, message_id: str, error: str) -> None:
@@ -264,6 +274,52 @@ class Outbox(Protocol):
         ...
 
     def get(self, message_id: str) -> OutboxItem | None: ...
+
+
+class OperatorRepository(Repository[Operator], Protocol):
+    def find_by_email(self, institution_id: str, email: str) -> Operator | None:
+        """The operator of the institution with this email (case-insensitive)."""
+        ...
+
+    def for_institution(self, institution_id: str) -> list[Operator]:
+        """Ordered by id."""
+        ...
+
+
+class GateRepository(Repository[Gate], Protocol):
+    def for_organization(self, organization_id: str) -> list[Gate]:
+        """Ordered by id."""
+        ...
+
+
+class SessionRepository(Repository[AuthSession], Protocol):
+    def find_by_digest(self, token_digest: str) -> AuthSession | None:
+        """The session whose token has this SHA-256 digest."""
+        ...
+
+    def revoke_for_actor(
+        self, kind: ActorKind, actor_id: str, at: datetime, except_id: str | None = None
+    ) -> int:
+        """Revoke every live session of the actor (but ``except_id``); how many were."""
+        ...
+
+    def revoke_for_relays(
+        self, relay_ids: Collection[str], sales_point_id: str, at: datetime
+    ) -> int:
+        """Revoke the live sessions these relays opened on the sales point; how many were."""
+        ...
+
+
+class LoginLinkRepository(Repository[LoginLink], Protocol):
+    def find_by_digest(self, token_digest: str) -> LoginLink | None: ...
+
+
+class ApiKeyRepository(Repository[ApiKey], Protocol):
+    def find_by_digest(self, token_digest: str) -> ApiKey | None: ...
+
+    def for_actor(self, kind: ActorKind, actor_id: str) -> list[ApiKey]:
+        """Ordered by creation, then id."""
+        ...
 
 
 class UnitOfWork(Protocol):
@@ -287,6 +343,12 @@ class UnitOfWork(Protocol):
     invoices: InvoiceRepository
     invoice_sequences: InvoiceSequenceRepository
     outbox: Outbox
+    operators: OperatorRepository
+    gates: GateRepository
+    credentials: Repository[Credential]
+    sessions: SessionRepository
+    login_links: LoginLinkRepository
+    api_keys: ApiKeyRepository
 
     def __enter__(self) -> Self: ...
 

@@ -4,6 +4,7 @@ Import paths here are public API: hosts and third-party adapters build their tes
 """
 
 from ticketdomain.testing.fakes import (
+    FastPasswordHasher,
     FixedClock,
     InMemoryDocumentStore,
     InMemoryMailer,
@@ -11,10 +12,12 @@ from ticketdomain.testing.fakes import (
     RecordingRenderer,
     SequentialBarcodes,
     SequentialIds,
+    SequentialTokens,
 )
 from ticketdomain.testing.memory import InMemoryStorage, InMemoryUnitOfWork
 
 __all__ = [
+    "FastPasswordHasher",
     "FixedClock",
     "InMemoryDocumentStore",
     "InMemoryMailer",
@@ -24,4 +27,5 @@ __all__ = [
     "RecordingRenderer",
     "SequentialBarcodes",
     "SequentialIds",
+    "SequentialTokens",
 ]

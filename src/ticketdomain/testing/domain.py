@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import attrs
 
+from ticketdomain.core.identity import SecurityPolicy
 from ticketdomain.ports.storage import Storage
 from ticketdomain.services.app import TicketDomain
 from ticketdomain.testing.fakes import (
+    FastPasswordHasher,
     FixedClock,
     InMemoryDocumentStore,
     InMemoryMailer,
@@ -16,10 +18,19 @@ from ticketdomain.testing.fakes import (
     RecordingRenderer,
     SequentialBarcodes,
     SequentialIds,
+    SequentialTokens,
 )
 from ticketdomain.testing.memory import InMemoryStorage
 
 DEFAULT_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+#: sessions that outlive any clock a test moves (by days, to expire reservations); tests of
+#: session lifetimes pass their own policy
+LONG_SESSIONS = SecurityPolicy(
+    session_lifetime=timedelta(days=3650),
+    session_idle=timedelta(days=3650),
+    invitation_link_lifetime=timedelta(days=3650),
+)
 
 
 @attrs.define
@@ -35,10 +46,17 @@ class FakeWorld:
     documents: InMemoryDocumentStore
     renderer: RecordingRenderer
     mailer: InMemoryMailer
+    passwords: FastPasswordHasher
+    tokens: SequentialTokens
 
 
-def build_fake_world(storage: Storage | None = None, start: datetime = DEFAULT_START) -> FakeWorld:
-    """A domain over ``storage`` (in memory by default) and fresh fakes for everything else."""
+def build_fake_world(
+    storage: Storage | None = None,
+    start: datetime = DEFAULT_START,
+    security: SecurityPolicy | None = None,
+) -> FakeWorld:
+    """A domain over ``storage`` (in memory by default) and fresh fakes for everything else;
+    sessions last for years unless ``security`` says otherwise (``LONG_SESSIONS``)."""
     store: Storage = storage if storage is not None else InMemoryStorage()
     clock = FixedClock(start)
     ids = SequentialIds()
@@ -47,6 +65,8 @@ def build_fake_world(storage: Storage | None = None, start: datetime = DEFAULT_S
     documents = InMemoryDocumentStore()
     renderer = RecordingRenderer()
     mailer = InMemoryMailer()
+    passwords = FastPasswordHasher()
+    tokens = SequentialTokens()
     domain = TicketDomain(
         storage=store,
         clock=clock,
@@ -56,5 +76,20 @@ def build_fake_world(storage: Storage | None = None, start: datetime = DEFAULT_S
         documents=documents,
         renderer=renderer,
         mailer=mailer,
+        passwords=passwords,
+        tokens=tokens,
+        security=security if security is not None else LONG_SESSIONS,
     )
-    return FakeWorld(domain, store, clock, ids, barcodes, payments, documents, renderer, mailer)
+    return FakeWorld(
+        domain,
+        store,
+        clock,
+        ids,
+        barcodes,
+        payments,
+        documents,
+        renderer,
+        mailer,
+        passwords,
+        tokens,
+    )

@@ -7,6 +7,8 @@ would refuse) and keeps what it was given for inspection: ``InMemoryMailer.outbo
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 import threading
@@ -32,6 +34,7 @@ from ticketdomain.ports.payment import CardPayment, PaymentReceipt
 __all__ = [
     "DECLINE_MESSAGES",
     "TEST_CARDS",
+    "FastPasswordHasher",
     "FixedClock",
     "InMemoryDocumentStore",
     "InMemoryMailer",
@@ -40,6 +43,7 @@ __all__ = [
     "RecordingRenderer",
     "SequentialBarcodes",
     "SequentialIds",
+    "SequentialTokens",
 ]
 
 
@@ -109,6 +113,48 @@ class SequentialBarcodes:
 
 _PDF_HEADER = b"%PDF-1.4\n% ticketdomain RecordingRenderer\n"
 _PDF_TRAILER = b"%%EOF\n"
+
+
+class SequentialTokens:
+    """Unique tokens ``token000001``…; thread-safe. Guessable: tests only."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = 0
+
+    def new_token(self) -> str:
+        with self._lock:
+            self._last += 1
+            return f"token{self._last:06d}"
+
+
+class FastPasswordHasher:
+    """A salted SHA-256 password hash that costs microseconds: tests only, never production
+    (use ``ticketdomain_argon2.Argon2PasswordHasher`` there). Each hash has its own salt, so
+    two hashes of one password differ, as with a real hasher."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._salt = 0
+        #: how many verifications ran (the same for an unknown email and a wrong password)
+        self.verifications = 0
+
+    def hash(self, password: str) -> str:
+        with self._lock:
+            self._salt += 1
+            salt = f"{self._salt:08x}"
+        digest = hashlib.sha256(f"{salt}:{password}".encode("utf-8", "surrogatepass"))
+        return f"fake-sha256${salt}${digest.hexdigest()}"
+
+    def verify(self, encoded: str, password: str) -> bool:
+        with self._lock:
+            self.verifications += 1
+        try:
+            scheme, salt, expected = encoded.split("$")
+        except ValueError:
+            return False
+        digest = hashlib.sha256(f"{salt}:{password}".encode("utf-8", "surrogatepass"))
+        return scheme == "fake-sha256" and hmac.compare_digest(digest.hexdigest(), expected)
 
 
 class RecordingRenderer:

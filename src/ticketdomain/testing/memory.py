@@ -22,6 +22,15 @@ from ticketdomain.core.catalog import Activity, CatalogProfile, Performance, Pro
 from ticketdomain.core.contacts import Individual, Structure
 from ticketdomain.core.distribution import CustodyCount, HolderCount
 from ticketdomain.core.errors import ConcurrencyError
+from ticketdomain.core.identity import (
+    ActorKind,
+    ApiKey,
+    AuthSession,
+    Credential,
+    Gate,
+    LoginLink,
+    Operator,
+)
 from ticketdomain.core.invoices import Invoice, InvoiceSequence
 from ticketdomain.core.mail import MailMessage
 from ticketdomain.core.quotas import Quota
@@ -37,10 +46,14 @@ from ticketdomain.core.sales import (
 )
 from ticketdomain.core.setup import Institution, Organization, SalesChannel, SalesPoint
 from ticketdomain.ports.storage import (
+    ApiKeyRepository,
+    GateRepository,
     HoldingAccountRepository,
     IndividualRepository,
     InvoiceRepository,
     InvoiceSequenceRepository,
+    LoginLinkRepository,
+    OperatorRepository,
     OptionRepository,
     OrderRepository,
     Outbox,
@@ -52,6 +65,7 @@ from ticketdomain.ports.storage import (
     Repository,
     ReservationRepository,
     SalesPointRepository,
+    SessionRepository,
     StructureRepository,
     TariffRepository,
     TicketRepository,
@@ -139,6 +153,72 @@ class _Individuals(_Repo[Individual]):
         )
         found.sort(key=lambda i: (i.name.last.lower(), i.name.first.lower(), i.id))
         return found[:limit]
+
+
+class _Operators(_Repo[Operator]):
+    def find_by_email(self, institution_id: str, email: str) -> Operator | None:
+        wanted = email.lower()
+        found = self._select(
+            lambda o: o.institution_id == institution_id and o.email.value.lower() == wanted
+        )
+        return min(found, key=lambda o: o.id) if found else None
+
+    def for_institution(self, institution_id: str) -> list[Operator]:
+        return sorted(self._select(lambda o: o.institution_id == institution_id), key=_by_id)
+
+
+class _Gates(_Repo[Gate]):
+    def for_organization(self, organization_id: str) -> list[Gate]:
+        return sorted(self._select(lambda g: g.organization_id == organization_id), key=_by_id)
+
+
+class _Sessions(_Repo[AuthSession]):
+    def find_by_digest(self, token_digest: str) -> AuthSession | None:
+        found = self._select(lambda s: s.token_digest == token_digest)
+        return found[0] if found else None
+
+    def _revoke(self, predicate: Callable[[AuthSession], bool], at: datetime) -> int:
+        found = self._select(lambda s: s.revoked_at is None and predicate(s))
+        for item in found:
+            item.revoked_at = at
+            self.update(item)
+        return len(found)
+
+    def revoke_for_actor(
+        self, kind: ActorKind, actor_id: str, at: datetime, except_id: str | None = None
+    ) -> int:
+        return self._revoke(
+            lambda s: s.actor_kind is kind and s.actor_id == actor_id and s.id != except_id, at
+        )
+
+    def revoke_for_relays(
+        self, relay_ids: Collection[str], sales_point_id: str, at: datetime
+    ) -> int:
+        wanted = set(relay_ids)
+        return self._revoke(
+            lambda s: (
+                s.actor_kind is ActorKind.RELAY
+                and s.actor_id in wanted
+                and s.sales_point_id == sales_point_id
+            ),
+            at,
+        )
+
+
+class _LoginLinks(_Repo[LoginLink]):
+    def find_by_digest(self, token_digest: str) -> LoginLink | None:
+        found = self._select(lambda s: s.token_digest == token_digest)
+        return found[0] if found else None
+
+
+class _ApiKeys(_Repo[ApiKey]):
+    def find_by_digest(self, token_digest: str) -> ApiKey | None:
+        found = self._select(lambda s: s.token_digest == token_digest)
+        return found[0] if found else None
+
+    def for_actor(self, kind: ActorKind, actor_id: str) -> list[ApiKey]:
+        found = self._select(lambda k: k.actor_kind is kind and k.actor_id == actor_id)
+        return sorted(found, key=lambda k: (k.created_at, k.id))
 
 
 class _SalesPoints(_Repo[SalesPoint]):
@@ -467,10 +547,13 @@ class _Outbox(_Repo[OutboxItem]):
         found = self._select(lambda item: item.sent_at is None)
         return sorted(found, key=lambda item: (item.queued_at, item.message.id))[:limit]
 
-    def mark_sent(self, message_id: str, at: datetime) -> None:
+    def mark_sent(self, message_id: str, at: datetime, body: str | None = None) -> None:
         item = self.get(message_id)
         if item is not None:
-            super().update(attrs.evolve(item, sent_at=at, attempts=item.attempts + 1))
+            message = item.message if body is None else attrs.evolve(item.message, body=body)
+            super().update(
+                attrs.evolve(item, message=message, sent_at=at, attempts=item.attempts + 1)
+            )
 
     def mark_failed(self, message_id: str, error: str) -> None:
         item = self.get(message_id)
@@ -501,6 +584,12 @@ class InMemoryUnitOfWork:
     invoices: InvoiceRepository
     invoice_sequences: InvoiceSequenceRepository
     outbox: Outbox
+    operators: OperatorRepository
+    gates: GateRepository
+    credentials: Repository[Credential]
+    sessions: SessionRepository
+    login_links: LoginLinkRepository
+    api_keys: ApiKeyRepository
 
     def __init__(self, storage: InMemoryStorage) -> None:
         self._storage = storage
@@ -530,6 +619,12 @@ class InMemoryUnitOfWork:
             self, "invoice_sequences", lambda s: s.organization_id
         )
         self.outbox = _Outbox(self, "outbox", lambda item: item.message.id)
+        self.operators = _Operators(self, "operators", _by_id)
+        self.gates = _Gates(self, "gates", _by_id)
+        self.credentials = _Repo[Credential](self, "credentials", _by_id)
+        self.sessions = _Sessions(self, "sessions", _by_id)
+        self.login_links = _LoginLinks(self, "login_links", _by_id)
+        self.api_keys = _ApiKeys(self, "api_keys", _by_id)
 
     def __enter__(self) -> Self:
         self._storage._lock.acquire()
