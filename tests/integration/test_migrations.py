@@ -23,6 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -35,8 +36,18 @@ from sqlalchemy import Connection, create_engine, event, inspect
 from support.agency import set_up_agency
 from ticketdomain import LineRequest, PaymentMethod, PlaceOrder, ViewOrder
 from ticketdomain.core.accounts import EntryKind, LedgerEntry
+from ticketdomain.core.errors import ConcurrencyError
+from ticketdomain.core.identity import ActorKind, token_digest
 from ticketdomain.core.money import Money
 from ticketdomain.core.sales import TicketState
+from ticketdomain.testing.contracts import (
+    a_credential,
+    a_gate,
+    a_login_link,
+    a_session,
+    an_api_key,
+    an_operator,
+)
 from ticketdomain.testing.domain import build_fake_world
 from ticketdomain_sqlalchemy import VERSION_TABLE, SqlAlchemyStorage, alembic_config, metadata
 from ticketdomain_sqlalchemy._migrations import migrating
@@ -563,6 +574,117 @@ def test_downgrading_before_the_ticket_columns_keeps_the_tickets(
         )
 
 
+# Revision 0004 adds these tables and changes no other.
+IDENTITY_TABLES = {
+    "td_operators",
+    "td_operator_permissions",
+    "td_operator_organizations",
+    "td_gates",
+    "td_gate_performances",
+    "td_credentials",
+    "td_sessions",
+    "td_login_links",
+    "td_api_keys",
+}
+# Rows written at revision 0003 with plain SQL: nobody could log in then.
+INDIVIDUAL_AT_0003 = """
+INSERT INTO td_individuals (id, institution_id, first_name, last_name, email, first_name_key,
+    last_name_key, email_key, structure_id, role, marketing_consent)
+VALUES ('ind-elodie', 'inst-geneva', 'Élodie', 'Dupont', 'Elodie.Dupont@example.ch', 'élodie',
+    'dupont', 'elodie.dupont@example.ch', 'str-1', 'relay', :consent)
+"""
+
+
+def identity_samples() -> dict[str, list[Any]]:
+    """One record of each identity repository, with its sets, Nones and aware datetimes."""
+    return {
+        "operators": [
+            an_operator(),
+            an_operator("op-all", "all@example.ch", organization_ids=None),
+        ],
+        "gates": [a_gate(), a_gate("gate-all", performance_ids=None)],
+        "credentials": [a_credential()],
+        "sessions": [a_session()],
+        "login_links": [a_login_link()],
+        "api_keys": [an_api_key()],
+    }
+
+
+def store_identity(storage: SqlAlchemyStorage) -> dict[str, list[Any]]:
+    samples = identity_samples()
+    with storage.unit_of_work() as uow:
+        for name, items in samples.items():
+            for item in items:
+                getattr(uow, name).add(item)
+        uow.commit()
+    return samples
+
+
+def assert_identity_stored(storage: SqlAlchemyStorage, samples: dict[str, list[Any]]) -> None:
+    with storage.unit_of_work() as uow:
+        for name, items in samples.items():
+            for item in items:
+                assert getattr(uow, name).get(item.id) == item
+        assert uow.operators.find_by_email("inst-geneva", "CLAIRE.rochat@example.ch") == (
+            an_operator()
+        )
+        assert uow.sessions.find_by_digest(token_digest("tds_ses-1")) == a_session()
+        assert uow.api_keys.for_actor(ActorKind.OPERATOR, "op-claire") == [an_api_key()]
+
+
+def test_upgrading_adds_the_identity_tables_and_keeps_the_rest(
+    storage: SqlAlchemyStorage,
+) -> None:
+    storage.upgrade("0003")
+    assert td_tables(storage).isdisjoint(IDENTITY_TABLES)
+    with storage.engine.begin() as connection:
+        connection.execute(sa.text(INDIVIDUAL_AT_0003), {"consent": True})
+        connection.execute(
+            sa.text(TICKET_AT_0002), [{"id": "tkt-1", "state": "bought", "holder_id": None}]
+        )
+        connection.execute(
+            sa.text(BARCODE_AT_0002),
+            [{"value": "BC-1", "ticket_id": "tkt-1", "revoked": False, "position": 0}],
+        )
+
+    storage.upgrade()
+    assert revision(storage) == HEAD
+    assert differences(storage) == []
+    assert td_tables(storage) >= IDENTITY_TABLES
+    with storage.unit_of_work() as uow:
+        individual = uow.individuals.find_by_email("inst-geneva", "elodie.dupont@EXAMPLE.ch")
+        assert individual is not None and individual.marketing_consent
+        ticket = uow.tickets.by_barcode("BC-1")
+        assert ticket is not None and (ticket.id, ticket.version) == ("tkt-1", 3)
+    assert_identity_stored(storage, store_identity(storage))
+    # The unique index of the migration: a digest opens one session.
+    twin = attrs.evolve(a_session("ses-twin"), token_digest=token_digest("tds_ses-1"))
+    with storage.unit_of_work() as uow, pytest.raises(ConcurrencyError):
+        uow.sessions.add(twin)
+
+
+def test_downgrading_before_the_identity_tables_drops_them_only(
+    storage: SqlAlchemyStorage,
+) -> None:
+    storage.upgrade()
+    with storage.engine.begin() as connection:
+        connection.execute(sa.text(INDIVIDUAL_AT_0003), {"consent": False})
+    store_identity(storage)
+    with migrating(storage.engine) as connection:
+        command.downgrade(alembic_config(connection), "0003")
+    assert revision(storage) == "0003"
+    assert td_tables(storage).isdisjoint(IDENTITY_TABLES)
+    assert td_tables(storage) == {*metadata.tables, VERSION_TABLE} - IDENTITY_TABLES
+    with storage.unit_of_work() as uow:
+        assert uow.individuals.get("ind-elodie") is not None
+    storage.upgrade()
+    assert differences(storage) == []
+    with storage.unit_of_work() as uow:
+        assert uow.operators.for_institution("inst-geneva") == []
+        assert uow.sessions.find_by_digest(token_digest("tds_ses-1")) is None
+    assert_identity_stored(storage, store_identity(storage))
+
+
 def add_column(connection: Connection, table: str, column: str) -> None:
     """A batch migration, as on SQLite: the table is copied, dropped and renamed."""
     operations = Operations(MigrationContext.configure(connection))
@@ -603,6 +725,8 @@ def test_the_sql_can_be_written_for_a_dba_without_a_database() -> None:
     assert "UPDATE td_holding_accounts SET" in sql  # 0002 fills the running totals
     assert "ALTER TABLE td_tickets ADD COLUMN controlled_at TIMESTAMP WITH TIME ZONE" in sql
     assert "CREATE INDEX ix_td_tickets_custody ON td_tickets" in sql  # 0003
+    assert "CREATE TABLE td_operators" in sql  # 0004
+    assert "CREATE UNIQUE INDEX ix_td_sessions_token_digest ON td_sessions (token_digest)" in sql
     assert f"INSERT INTO {VERSION_TABLE} (version_num) VALUES ('0001')" in sql
     assert sql.rstrip().endswith(
         f"UPDATE {VERSION_TABLE} SET version_num='{HEAD}' WHERE {VERSION_TABLE}.version_num ="

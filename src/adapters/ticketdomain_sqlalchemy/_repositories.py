@@ -35,6 +35,18 @@ from ticketdomain.core.catalog import (
 from ticketdomain.core.contacts import ContactRole, Email, Individual, PersonName, Structure
 from ticketdomain.core.distribution import CustodyCount, HolderCount
 from ticketdomain.core.errors import ConcurrencyError, VatRateInvalidError
+from ticketdomain.core.identity import (
+    ActorKind,
+    ApiKey,
+    AuthSession,
+    Credential,
+    Gate,
+    LinkPurpose,
+    LoginLink,
+    LoginMethod,
+    Operator,
+    Permission,
+)
 from ticketdomain.core.invoices import (
     Invoice,
     InvoiceKind,
@@ -1567,13 +1579,12 @@ class Outbox:
         )
         return self._build(self._db.execute(statement).mappings().all())
 
-    def mark_sent(self, message_id: str, at: datetime) -> None:
+    def mark_sent(self, message_id: str, at: datetime, body: str | None = None) -> None:
         t = s.outbox
-        self._db.execute(
-            update(t)
-            .where(t.c.message_id == message_id)
-            .values(sent_at=at, attempts=t.c.attempts + 1)
-        )
+        values: dict[str, Any] = {"sent_at": at, "attempts": t.c.attempts + 1}
+        if body is not None:
+            values["body"] = body
+        self._db.execute(update(t).where(t.c.message_id == message_id).values(**values))
 
     def mark_failed(self, message_id: str, error: str) -> None:
         t = s.outbox
@@ -1589,3 +1600,296 @@ class Outbox:
             self._db.execute(select(t).where(t.c.message_id == message_id)).mappings().all()
         )
         return found[0] if found else None
+
+
+# --- identity -------------------------------------------------------------------------------
+
+
+def _subset(every: bool, rows: Sequence[RowMapping], column: str) -> frozenset[str] | None:
+    """A ``frozenset | None`` stored as a flag (``None``: every one) and child rows."""
+    return None if every else frozenset(row[column] for row in rows)
+
+
+class Operators(_Repo[Operator]):
+    table = s.operators
+    _sets = (s.operator_permissions, s.operator_organizations)
+
+    def _values(self, item: Operator) -> Values:
+        return {
+            "id": item.id,
+            "institution_id": item.institution_id,
+            "first_name": item.name.first,
+            "last_name": item.name.last,
+            "email": item.email.value,
+            "email_key": item.email.value.lower(),
+            "all_organizations": item.organization_ids is None,
+            "active": item.active,
+        }
+
+    def _add_children(self, items: Sequence[Operator]) -> None:
+        self._db.insert(
+            s.operator_permissions,
+            [
+                {"operator_id": o.id, "permission": permission}
+                for o in items
+                for permission in sorted(p.value for p in o.permissions)
+            ],
+        )
+        self._db.insert(
+            s.operator_organizations,
+            [
+                {"operator_id": o.id, "organization_id": organization_id}
+                for o in items
+                for organization_id in sorted(o.organization_ids or ())
+            ],
+        )
+
+    def _replace_children(self, item: Operator) -> None:
+        for table in self._sets:
+            self._db.execute(delete(table).where(table.c.operator_id == item.id))
+        self._add_children([item])
+
+    def _build(self, rows: Rows) -> list[Operator]:
+        ids = _ids(rows)
+        permissions, organizations = (
+            self._db.children(table, "operator_id", ids) for table in self._sets
+        )
+        return [
+            Operator(
+                id=r["id"],
+                institution_id=r["institution_id"],
+                name=PersonName(r["first_name"], r["last_name"]),
+                email=Email(r["email"]),
+                permissions=frozenset(Permission(p["permission"]) for p in permissions[r["id"]]),
+                organization_ids=_subset(
+                    r["all_organizations"], organizations[r["id"]], "organization_id"
+                ),
+                active=r["active"],
+            )
+            for r in rows
+        ]
+
+    def find_by_email(self, institution_id: str, email: str) -> Operator | None:
+        t = self.table
+        return self._fetch_one(
+            select(t)
+            .where(t.c.institution_id == institution_id, t.c.email_key == email.lower())
+            .order_by(t.c.id)
+            .limit(1)
+        )
+
+    def for_institution(self, institution_id: str) -> list[Operator]:
+        t = self.table
+        return self._fetch(select(t).where(t.c.institution_id == institution_id).order_by(t.c.id))
+
+
+class Gates(_Repo[Gate]):
+    table = s.gates
+
+    def _values(self, item: Gate) -> Values:
+        return {
+            "id": item.id,
+            "organization_id": item.organization_id,
+            "name": item.name,
+            "all_performances": item.performance_ids is None,
+            "active": item.active,
+        }
+
+    def _add_children(self, items: Sequence[Gate]) -> None:
+        self._db.insert(
+            s.gate_performances,
+            [
+                {"gate_id": g.id, "performance_id": performance_id}
+                for g in items
+                for performance_id in sorted(g.performance_ids or ())
+            ],
+        )
+
+    def _replace_children(self, item: Gate) -> None:
+        performances = s.gate_performances
+        self._db.execute(delete(performances).where(performances.c.gate_id == item.id))
+        self._add_children([item])
+
+    def _build(self, rows: Rows) -> list[Gate]:
+        performances = self._db.children(s.gate_performances, "gate_id", _ids(rows))
+        return [
+            Gate(
+                id=r["id"],
+                organization_id=r["organization_id"],
+                name=r["name"],
+                performance_ids=_subset(
+                    r["all_performances"], performances[r["id"]], "performance_id"
+                ),
+                active=r["active"],
+            )
+            for r in rows
+        ]
+
+    def for_organization(self, organization_id: str) -> list[Gate]:
+        t = self.table
+        return self._fetch(select(t).where(t.c.organization_id == organization_id).order_by(t.c.id))
+
+
+class Credentials(_Repo[Credential]):
+    table = s.credentials
+
+    def _values(self, item: Credential) -> Values:
+        return {
+            "id": item.id,
+            "password_hash": item.password_hash,
+            "changed_at": item.changed_at,
+            "failed_attempts": item.failed_attempts,
+            "locked_until": item.locked_until,
+        }
+
+    def _build(self, rows: Rows) -> list[Credential]:
+        return [
+            Credential(
+                id=r["id"],
+                password_hash=r["password_hash"],
+                changed_at=r["changed_at"],
+                failed_attempts=r["failed_attempts"],
+                locked_until=r["locked_until"],
+            )
+            for r in rows
+        ]
+
+
+class _Tokens(_Repo[T]):
+    """Records kept under the digest of their token (unique)."""
+
+    def find_by_digest(self, token_digest: str) -> T | None:
+        t = self.table
+        return self._fetch_one(select(t).where(t.c.token_digest == token_digest))
+
+
+class Sessions(_Tokens[AuthSession]):
+    table = s.sessions
+
+    def _values(self, item: AuthSession) -> Values:
+        return {
+            "id": item.id,
+            "token_digest": item.token_digest,
+            "actor_kind": item.actor_kind.value,
+            "actor_id": item.actor_id,
+            "created_at": item.created_at,
+            "expires_at": item.expires_at,
+            "last_used_at": item.last_used_at,
+            "method": item.method.value,
+            "sales_point_id": item.sales_point_id,
+            "revoked_at": item.revoked_at,
+        }
+
+    def _build(self, rows: Rows) -> list[AuthSession]:
+        return [
+            AuthSession(
+                id=r["id"],
+                token_digest=r["token_digest"],
+                actor_kind=ActorKind(r["actor_kind"]),
+                actor_id=r["actor_id"],
+                created_at=r["created_at"],
+                expires_at=r["expires_at"],
+                last_used_at=r["last_used_at"],
+                method=LoginMethod(r["method"]),
+                sales_point_id=r["sales_point_id"],
+                revoked_at=r["revoked_at"],
+            )
+            for r in rows
+        ]
+
+    def _revoke(self, at: datetime, *conditions: Any) -> int:
+        t = self.table
+        statement = update(t).where(t.c.revoked_at.is_(None), *conditions).values(revoked_at=at)
+        return self._db.execute(statement).rowcount
+
+    def revoke_for_actor(
+        self, kind: ActorKind, actor_id: str, at: datetime, except_id: str | None = None
+    ) -> int:
+        t = self.table
+        but = () if except_id is None else (t.c.id != except_id,)
+        return self._revoke(at, t.c.actor_kind == kind.value, t.c.actor_id == actor_id, *but)
+
+    def revoke_for_relays(
+        self, relay_ids: Collection[str], sales_point_id: str, at: datetime
+    ) -> int:
+        t = self.table
+        ids = sorted(set(relay_ids))
+        return sum(
+            self._revoke(
+                at,
+                t.c.actor_kind == ActorKind.RELAY.value,
+                t.c.actor_id.in_(ids[start : start + _CHUNK]),
+                t.c.sales_point_id == sales_point_id,
+            )
+            for start in range(0, len(ids), _CHUNK)
+        )
+
+
+class LoginLinks(_Tokens[LoginLink]):
+    table = s.login_links
+
+    def _values(self, item: LoginLink) -> Values:
+        return {
+            "id": item.id,
+            "token_digest": item.token_digest,
+            "actor_kind": item.actor_kind.value,
+            "individual_id": item.individual_id,
+            "purpose": item.purpose.value,
+            "created_at": item.created_at,
+            "expires_at": item.expires_at,
+            "sales_point_id": item.sales_point_id,
+            "used_at": item.used_at,
+        }
+
+    def _build(self, rows: Rows) -> list[LoginLink]:
+        return [
+            LoginLink(
+                id=r["id"],
+                token_digest=r["token_digest"],
+                actor_kind=ActorKind(r["actor_kind"]),
+                individual_id=r["individual_id"],
+                purpose=LinkPurpose(r["purpose"]),
+                created_at=r["created_at"],
+                expires_at=r["expires_at"],
+                sales_point_id=r["sales_point_id"],
+                used_at=r["used_at"],
+            )
+            for r in rows
+        ]
+
+
+class ApiKeys(_Tokens[ApiKey]):
+    table = s.api_keys
+
+    def _values(self, item: ApiKey) -> Values:
+        return {
+            "id": item.id,
+            "token_digest": item.token_digest,
+            "actor_kind": item.actor_kind.value,
+            "actor_id": item.actor_id,
+            "label": item.label,
+            "created_at": item.created_at,
+            "revoked_at": item.revoked_at,
+        }
+
+    def _build(self, rows: Rows) -> list[ApiKey]:
+        return [
+            ApiKey(
+                id=r["id"],
+                token_digest=r["token_digest"],
+                actor_kind=ActorKind(r["actor_kind"]),
+                actor_id=r["actor_id"],
+                label=r["label"],
+                created_at=r["created_at"],
+                revoked_at=r["revoked_at"],
+            )
+            for r in rows
+        ]
+
+    def for_actor(self, kind: ActorKind, actor_id: str) -> list[ApiKey]:
+        t = self.table
+        return self._fetch(
+            select(t)
+            .where(t.c.actor_kind == kind.value, t.c.actor_id == actor_id)
+            .order_by(t.c.created_at, t.c.id)
+        )

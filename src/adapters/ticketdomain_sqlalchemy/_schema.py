@@ -612,3 +612,116 @@ outbox_attachments = Table(
     Column("media_type", _text(), nullable=False),
     Column("content", LargeBinary, nullable=False),
 )
+
+# --- identity -------------------------------------------------------------------------------
+
+operators = Table(
+    "td_operators",
+    metadata,
+    _id(),
+    _ref("institution_id"),
+    _name("first_name"),
+    _name("last_name"),
+    Column("email", _text(), nullable=False),
+    # Lower-cased in Python, as the individuals' key: the same matching on every database.
+    Column("email_key", _text(), nullable=False),
+    # True when the operator acts for every organization (``organization_ids is None``).
+    Column("all_organizations", Boolean, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Index(None, "institution_id", "email_key"),
+)
+
+operator_permissions = Table(
+    "td_operator_permissions",
+    metadata,
+    _parent("operator_id", "td_operators"),
+    Column("permission", String(40), primary_key=True),
+)
+
+operator_organizations = Table(
+    "td_operator_organizations",
+    metadata,
+    _parent("operator_id", "td_operators"),
+    Column("organization_id", _text(), primary_key=True),
+)
+
+gates = Table(
+    "td_gates",
+    metadata,
+    _id(),
+    _ref("organization_id", index=True),
+    _name(),
+    # True when the gate admits to every performance (``performance_ids is None``).
+    Column("all_performances", Boolean, nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+gate_performances = Table(
+    "td_gate_performances",
+    metadata,
+    _parent("gate_id", "td_gates"),
+    Column("performance_id", _text(), primary_key=True),
+)
+
+credentials = Table(
+    "td_credentials",
+    metadata,
+    # "operator:<id>" or "individual:<id>"
+    _id(),
+    Column("password_hash", Text, nullable=False),
+    Column("changed_at", UtcDateTime(), nullable=False),
+    Column("failed_attempts", Integer, nullable=False),
+    Column("locked_until", UtcDateTime(), nullable=True),
+)
+
+
+def _digest() -> Column[str]:
+    # A token's SHA-256 digest (the token itself is never stored).
+    return Column("token_digest", _text(), nullable=False)
+
+
+sessions = Table(
+    "td_sessions",
+    metadata,
+    _id(),
+    _digest(),
+    _enum("actor_kind"),
+    _ref("actor_id"),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("last_used_at", UtcDateTime(), nullable=False),
+    _enum("method"),
+    _ref("sales_point_id", nullable=True),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Index(None, "token_digest", unique=True),
+    Index(None, "actor_kind", "actor_id"),
+)
+
+login_links = Table(
+    "td_login_links",
+    metadata,
+    _id(),
+    _digest(),
+    _enum("actor_kind"),
+    _ref("individual_id"),
+    _enum("purpose"),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    _ref("sales_point_id", nullable=True),
+    Column("used_at", UtcDateTime(), nullable=True),
+    Index(None, "token_digest", unique=True),
+)
+
+api_keys = Table(
+    "td_api_keys",
+    metadata,
+    _id(),
+    _digest(),
+    _enum("actor_kind"),
+    _ref("actor_id"),
+    Column("label", _text(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Index(None, "token_digest", unique=True),
+    Index(None, "actor_kind", "actor_id", "created_at", "id"),
+)

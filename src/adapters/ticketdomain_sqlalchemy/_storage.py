@@ -13,12 +13,17 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketdomain.core.catalog import Activity
+from ticketdomain.core.identity import Credential
 from ticketdomain.core.setup import Institution, Organization, SalesChannel
 from ticketdomain.ports.storage import (
+    ApiKeyRepository,
+    GateRepository,
     HoldingAccountRepository,
     IndividualRepository,
     InvoiceRepository,
     InvoiceSequenceRepository,
+    LoginLinkRepository,
+    OperatorRepository,
     OptionRepository,
     OrderRepository,
     Outbox,
@@ -29,6 +34,7 @@ from ticketdomain.ports.storage import (
     Repository,
     ReservationRepository,
     SalesPointRepository,
+    SessionRepository,
     StructureRepository,
     TariffRepository,
     TicketRepository,
@@ -119,6 +125,12 @@ class SqlAlchemyUnitOfWork:
     invoices: InvoiceRepository
     invoice_sequences: InvoiceSequenceRepository
     outbox: Outbox
+    operators: OperatorRepository
+    gates: GateRepository
+    credentials: Repository[Credential]
+    sessions: SessionRepository
+    login_links: LoginLinkRepository
+    api_keys: ApiKeyRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -143,6 +155,12 @@ class SqlAlchemyUnitOfWork:
         self.invoices = r.Invoices(db)
         self.invoice_sequences = r.InvoiceSequences(db)
         self.outbox = r.Outbox(db)
+        self.operators = r.Operators(db)
+        self.gates = r.Gates(db)
+        self.credentials = r.Credentials(db)
+        self.sessions = r.Sessions(db)
+        self.login_links = r.LoginLinks(db)
+        self.api_keys = r.ApiKeys(db)
 
     @property
     def session(self) -> Session:

@@ -42,6 +42,21 @@ from ticketdomain.core.catalog import (
 from ticketdomain.core.contacts import ContactRole, Email, Individual, PersonName, Structure
 from ticketdomain.core.distribution import CustodyCount, HolderCount
 from ticketdomain.core.errors import ConcurrencyError, CreditLimitExceededError
+from ticketdomain.core.identity import (
+    ActorKind,
+    ApiKey,
+    AuthSession,
+    Credential,
+    CredentialOwner,
+    Gate,
+    LinkPurpose,
+    LoginLink,
+    LoginMethod,
+    Operator,
+    Permission,
+    credential_id,
+    token_digest,
+)
 from ticketdomain.core.invoices import Invoice, issue_credit_note, issue_invoice
 from ticketdomain.core.mail import Attachment, MailMessage
 from ticketdomain.core.money import Money, VatRate
@@ -429,6 +444,96 @@ def a_message(id: str = "msg-1") -> MailMessage:
     )
 
 
+OPERATOR = "op-claire"
+
+
+def an_operator(
+    id: str = OPERATOR,
+    email: str = "Claire.Rochat@Example.CH",
+    institution_id: str = INSTITUTION,
+    organization_ids: frozenset[str] | None = frozenset({ORG, OTHER_ORG}),
+) -> Operator:
+    return Operator(
+        id=id,
+        institution_id=institution_id,
+        name=PersonName("Claire", "Rochat-Müller"),
+        email=Email(email),
+        permissions=frozenset({Permission.SALES, Permission.ACCOUNTING}),
+        organization_ids=organization_ids,
+    )
+
+
+def a_gate(
+    id: str = "gate-north",
+    organization_id: str = ORG,
+    performance_ids: frozenset[str] | None = frozenset({"perf-premiere", "perf-second"}),
+) -> Gate:
+    return Gate(id, organization_id, "Porte nord — parterre", performance_ids)
+
+
+def a_credential(id: str = credential_id(CredentialOwner.OPERATOR, OPERATOR)) -> Credential:
+    return Credential(
+        id=id,
+        password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+        changed_at=NOON,
+        failed_attempts=3,
+        locked_until=hours(0.25),
+    )
+
+
+def a_session(
+    id: str = "ses-1",
+    kind: ActorKind = ActorKind.RELAY,
+    actor_id: str = "ind-elodie",
+    sales_point_id: str | None = SALES_POINT,
+    revoked_at: datetime | None = None,
+) -> AuthSession:
+    """A session whose token is ``tds_<id>``."""
+    return AuthSession(
+        id=id,
+        token_digest=token_digest(f"tds_{id}"),
+        actor_kind=kind,
+        actor_id=actor_id,
+        created_at=NOON,
+        expires_at=hours(12),
+        last_used_at=hours(0.5),
+        method=LoginMethod.PASSWORD,
+        sales_point_id=sales_point_id,
+        revoked_at=revoked_at,
+    )
+
+
+def a_login_link(id: str = "link-1", sales_point_id: str | None = SALES_POINT) -> LoginLink:
+    """A link whose token is ``tdl_<id>``."""
+    return LoginLink(
+        id=id,
+        token_digest=token_digest(f"tdl_{id}"),
+        actor_kind=ActorKind.RELAY,
+        individual_id="ind-elodie",
+        purpose=LinkPurpose.INVITATION,
+        created_at=NOON,
+        expires_at=hours(24 * 7),
+        sales_point_id=sales_point_id,
+    )
+
+
+def an_api_key(
+    id: str = "key-1",
+    kind: ActorKind = ActorKind.OPERATOR,
+    actor_id: str = OPERATOR,
+    created_at: datetime = NOON,
+) -> ApiKey:
+    """A key whose token is ``tdk_<id>``."""
+    return ApiKey(
+        id=id,
+        token_digest=token_digest(f"tdk_{id}"),
+        actor_kind=kind,
+        actor_id=actor_id,
+        label="Caisse du foyer",
+        created_at=created_at,
+    )
+
+
 #: one rich sample per repository, reachable on the unit of work under that name
 SAMPLES: dict[str, Callable[[], Any]] = {
     "institutions": an_institution,
@@ -449,6 +554,12 @@ SAMPLES: dict[str, Callable[[], Any]] = {
     "tickets": a_printed_ticket,
     "accounts": an_account,
     "invoices": an_invoice,
+    "operators": an_operator,
+    "gates": a_gate,
+    "credentials": a_credential,
+    "sessions": a_session,
+    "login_links": a_login_link,
+    "api_keys": an_api_key,
 }
 
 
@@ -506,6 +617,34 @@ def _change_account(account: HoldingAccount) -> None:
     account.set_limit(None)
 
 
+def _change_operator(operator: Operator) -> None:
+    operator.name = PersonName("Claire", "Rochat")
+    operator.email = Email("c.rochat@example.org")
+    operator.permissions = frozenset(Permission)
+    operator.organization_ids = None
+    operator.active = False
+
+
+def _change_credential(credential: Credential) -> None:
+    credential.password_hash = "$argon2id$v=19$m=65536,t=3,p=4$bmV3c2FsdA$bmV3aGFzaA"
+    credential.changed_at = hours(2)
+    credential.record_success()
+
+
+def _change_session(session: AuthSession) -> None:
+    session.last_used_at = hours(1)
+    session.revoke(hours(2))
+
+
+def _use_link(link: LoginLink) -> None:
+    link.use(hours(0.1))
+
+
+def _change_api_key(key: ApiKey) -> None:
+    key.label = "Caisse fermée"
+    key.revoke(hours(3))
+
+
 def _rename(item: Any) -> None:
     item.name = "Nouveau nom"
 
@@ -537,9 +676,16 @@ CHANGES: dict[str, Callable[[Any], None]] = {
     "orders": _change_order,
     "tickets": _change_ticket,
     "accounts": _change_account,
+    "operators": _change_operator,
+    "gates": _set(name="Porte sud", performance_ids=None, active=False),
+    "credentials": _change_credential,
+    "sessions": _change_session,
+    "login_links": _use_link,
+    "api_keys": _change_api_key,
 }
 
 VERSIONED = ["quotas", "tickets", "accounts"]
+IDENTITY = ["operators", "gates", "credentials", "sessions", "login_links", "api_keys"]
 UPDATABLE = sorted(CHANGES)
 ALL = sorted(SAMPLES)
 
@@ -1844,6 +1990,19 @@ class StorageContract:
             assert [i.message.id for i in uow.outbox.pending(10)] == ["msg-a", "msg-b", "msg-c"]
             assert [i.message.id for i in uow.outbox.pending(2)] == ["msg-a", "msg-b"]
 
+    def test_a_sent_message_may_keep_another_body_and_nothing_else_changes(self) -> None:
+        with self.uow() as uow:
+            uow.outbox.add(a_message("msg-1"), NOON)
+            uow.commit()
+        with self.uow() as uow:
+            uow.outbox.mark_sent("msg-1", hours(1), body="Link: tdl_sent")
+            uow.commit()
+        with self.uow() as uow:
+            item = uow.outbox.get("msg-1")
+            assert item is not None
+            assert item.message == attrs.evolve(a_message("msg-1"), body="Link: tdl_sent")
+            assert (item.sent_at, item.attempts) == (hours(1), 1)
+
     def test_marking_sent_and_failed_counts_attempts(self) -> None:
         with self.uow() as uow:
             uow.outbox.add(a_message("msg-1"), NOON)
@@ -1870,6 +2029,258 @@ class StorageContract:
             )
             assert (failed.attempts, failed.sent_at, failed.last_error) == (1, None, "timeout")
             assert [i.message.id for i in uow.outbox.pending(10)] == ["msg-2"]
+
+    # --- identity ---------------------------------------------------------------------------
+
+    def test_none_and_empty_sets_come_back_apart(self) -> None:
+        # None: every organization (performance); an empty set: none of them.
+        every = an_operator("op-every", organization_ids=None)
+        none = attrs.evolve(
+            an_operator("op-none", organization_ids=frozenset()), permissions=frozenset()
+        )
+        one = an_operator("op-one", organization_ids=frozenset({ORG}))
+        gates = [
+            a_gate("gate-every", performance_ids=None),
+            a_gate("gate-none", performance_ids=frozenset()),
+            a_gate("gate-one", performance_ids=frozenset({"perf-premiere"})),
+        ]
+        self.given(operators=[every, none, one], gates=gates)
+        with self.uow() as uow:
+            for operator in (every, none, one):
+                assert uow.operators.get(operator.id) == operator
+                assert uow.operators.get_for_update(operator.id) == operator
+            for gate in gates:
+                assert uow.gates.get(gate.id) == gate
+        with self.uow() as uow:
+            # And back again: a set becomes None, None a set.
+            for id, organizations in (("op-every", frozenset({OTHER_ORG})), ("op-one", None)):
+                loaded = uow.operators.get_for_update(id)
+                assert loaded is not None
+                loaded.organization_ids = organizations
+                uow.operators.update(loaded)
+            loaded_gate = uow.gates.get_for_update("gate-every")
+            assert loaded_gate is not None
+            loaded_gate.performance_ids = frozenset()
+            uow.gates.update(loaded_gate)
+            uow.commit()
+        assert self.load("operators", "op-every").organization_ids == frozenset({OTHER_ORG})
+        assert self.load("operators", "op-one").organization_ids is None
+        assert self.load("gates", "gate-every").performance_ids == frozenset()
+
+    def test_identity_records_keep_their_optional_fields(self) -> None:
+        locked_never = attrs.evolve(a_credential("individual:ind-elodie"), locked_until=None)
+        operator_session = a_session(
+            "ses-op", ActorKind.OPERATOR, OPERATOR, sales_point_id=None, revoked_at=hours(3)
+        )
+        used = a_login_link("link-used", sales_point_id=None)
+        used.use(hours(0.2))
+        revoked = an_api_key("key-gate", ActorKind.GATE, "gate-north")
+        revoked.revoke(hours(4))
+        self.given(
+            credentials=locked_never,
+            sessions=operator_session,
+            login_links=used,
+            api_keys=revoked,
+        )
+        for name, item in (
+            ("credentials", locked_never),
+            ("sessions", operator_session),
+            ("login_links", used),
+            ("api_keys", revoked),
+        ):
+            loaded = self.load(name, item.id)
+            assert loaded == item
+            assert all(moment.utcoffset() is not None for moment in _datetimes(loaded))
+
+    def test_operators_are_found_by_email_ignoring_case_within_the_institution(self) -> None:
+        self.given(
+            operators=[
+                an_operator(),
+                an_operator("op-other", email="someone@example.ch"),
+                an_operator("op-elsewhere", institution_id="inst-lausanne"),
+            ]
+        )
+        with self.uow() as uow:
+            found = uow.operators.find_by_email(INSTITUTION, "CLAIRE.rochat@example.ch")
+            assert found == an_operator()
+            other = uow.operators.find_by_email("inst-lausanne", "claire.rochat@EXAMPLE.CH")
+            assert other is not None and other.id == "op-elsewhere"
+            assert uow.operators.find_by_email(INSTITUTION, "claire@example.ch") is None
+            assert uow.operators.find_by_email("inst-bern", "claire.rochat@example.ch") is None
+
+    def test_operators_of_an_institution_and_gates_of_an_organization_by_id(self) -> None:
+        self.given(
+            operators=[
+                an_operator("op-b", email="b@example.ch"),
+                an_operator("op-c", email="c@example.ch"),
+                an_operator("op-a", email="a@example.ch"),
+                an_operator("op-elsewhere", institution_id="inst-lausanne"),
+            ],
+            gates=[a_gate("gate-b"), a_gate("gate-a"), a_gate("gate-jazz", OTHER_ORG)],
+        )
+        with self.uow() as uow:
+            operators = uow.operators.for_institution(INSTITUTION)
+            assert [o.id for o in operators] == ["op-a", "op-b", "op-c"]
+            assert operators[0] == an_operator("op-a", email="a@example.ch")
+            assert uow.operators.for_institution("inst-bern") == []
+            assert uow.gates.for_organization(ORG) == [a_gate("gate-a"), a_gate("gate-b")]
+            assert [g.id for g in uow.gates.for_organization(OTHER_ORG)] == ["gate-jazz"]
+            assert uow.gates.for_organization("org-none") == []
+
+    def test_sessions_links_and_keys_are_found_by_the_digest_of_their_token(self) -> None:
+        self.given(
+            sessions=[a_session("ses-1"), a_session("ses-2")],
+            login_links=[a_login_link("link-1"), a_login_link("link-2")],
+            api_keys=[an_api_key("key-1"), an_api_key("key-2")],
+        )
+        with self.uow() as uow:
+            assert uow.sessions.find_by_digest(token_digest("tds_ses-2")) == a_session("ses-2")
+            assert uow.login_links.find_by_digest(token_digest("tdl_link-1")) == a_login_link()
+            assert uow.api_keys.find_by_digest(token_digest("tdk_key-2")) == an_api_key("key-2")
+            # A digest of another kind of token, the token itself, an unknown one: nothing.
+            assert uow.sessions.find_by_digest(token_digest("tdl_link-1")) is None
+            assert uow.sessions.find_by_digest("tds_ses-1") is None
+            assert uow.login_links.find_by_digest(token_digest("tdl_nope")) is None
+            assert uow.api_keys.find_by_digest(token_digest("tds_ses-1")) is None
+
+    def test_revoke_for_actor_revokes_the_actors_live_sessions_but_one(self) -> None:
+        earlier = hours(-1)
+        self.given(
+            sessions=[
+                a_session("ses-1"),
+                a_session("ses-2", sales_point_id="sp-other"),
+                a_session("ses-3", revoked_at=earlier),
+                a_session("ses-4"),
+                # the same id, another kind of actor; another actor
+                a_session("ses-5", ActorKind.MEMBER, sales_point_id=None),
+                a_session("ses-6", actor_id="ind-marc"),
+            ]
+        )
+        with self.uow() as uow:
+            revoke = uow.sessions.revoke_for_actor
+            assert revoke(ActorKind.RELAY, "ind-elodie", hours(2), except_id="ses-4") == 2
+            uow.commit()
+        revoked = {id: self.load("sessions", id).revoked_at for id in ("ses-1", "ses-2")}
+        assert revoked == {"ses-1": hours(2), "ses-2": hours(2)}
+        assert self.load("sessions", "ses-3").revoked_at == earlier
+        for id in ("ses-4", "ses-5", "ses-6"):
+            assert self.load("sessions", id).revoked_at is None
+        with self.uow() as uow:
+            assert uow.sessions.revoke_for_actor(ActorKind.RELAY, "ind-elodie", hours(3)) == 1
+            assert uow.sessions.revoke_for_actor(ActorKind.RELAY, "ind-elodie", hours(4)) == 0
+            assert uow.sessions.revoke_for_actor(ActorKind.GATE, "ind-elodie", hours(4)) == 0
+            uow.commit()
+        assert self.load("sessions", "ses-4").revoked_at == hours(3)
+        assert self.load("sessions", "ses-1").revoked_at == hours(2)
+        assert self.load("sessions", "ses-5").revoked_at is None
+
+    def test_revoke_for_relays_revokes_their_live_sessions_on_that_sales_point_only(
+        self,
+    ) -> None:
+        earlier = hours(-1)
+        self.given(
+            sessions=[
+                a_session("ses-a"),
+                a_session("ses-a-elsewhere", sales_point_id="sp-other"),
+                a_session("ses-b", actor_id="ind-b"),
+                a_session("ses-b-revoked", actor_id="ind-b", revoked_at=earlier),
+                a_session("ses-c", actor_id="ind-c"),
+                a_session("ses-member", ActorKind.MEMBER),
+            ]
+        )
+        with self.uow() as uow:
+            revoke = uow.sessions.revoke_for_relays
+            assert revoke(["ind-elodie", "ind-b", "ind-b"], SALES_POINT, hours(2)) == 2
+            assert revoke([], SALES_POINT, hours(2)) == 0
+            assert revoke({"ind-elodie"}, SALES_POINT, hours(3)) == 0
+            uow.commit()
+        revoked_at = {
+            id: self.load("sessions", id).revoked_at
+            for id in ("ses-a", "ses-a-elsewhere", "ses-b", "ses-b-revoked", "ses-c")
+        }
+        assert revoked_at == {
+            "ses-a": hours(2),
+            "ses-a-elsewhere": None,
+            "ses-b": hours(2),
+            "ses-b-revoked": earlier,
+            "ses-c": None,
+        }
+        assert self.load("sessions", "ses-member").revoked_at is None
+
+    def test_api_keys_of_an_actor_by_creation_then_id(self) -> None:
+        # 06:30 at UTC-5 is after noon in Geneva (UTC+1): order by instant.
+        late = datetime(2026, 3, 14, 6, 30, tzinfo=timezone(timedelta(hours=-5)))
+        revoked = an_api_key("key-a", created_at=hours(1))
+        revoked.revoke(hours(2))
+        self.given(
+            api_keys=[
+                an_api_key("key-late", created_at=late),
+                an_api_key("key-b"),
+                revoked,
+                an_api_key("key-c"),
+                an_api_key("key-gate", ActorKind.GATE, OPERATOR),
+                an_api_key("key-other", actor_id="op-other"),
+            ]
+        )
+        with self.uow() as uow:
+            keys = uow.api_keys.for_actor(ActorKind.OPERATOR, OPERATOR)
+            assert [k.id for k in keys] == ["key-b", "key-c", "key-late", "key-a"]
+            assert keys[-1] == revoked
+            assert [k.id for k in uow.api_keys.for_actor(ActorKind.GATE, OPERATOR)] == ["key-gate"]
+            assert uow.api_keys.for_actor(ActorKind.GATE, "gate-none") == []
+
+    def test_identity_queries_see_the_unit_of_works_own_staged_writes(self) -> None:
+        with self.uow() as uow:
+            uow.operators.add(an_operator())
+            uow.gates.add(a_gate())
+            uow.sessions.add(a_session())
+            uow.login_links.add(a_login_link())
+            uow.api_keys.add(an_api_key())
+            assert uow.operators.find_by_email(INSTITUTION, "claire.rochat@example.ch") == (
+                an_operator()
+            )
+            assert uow.operators.for_institution(INSTITUTION) == [an_operator()]
+            assert uow.gates.for_organization(ORG) == [a_gate()]
+            assert uow.sessions.find_by_digest(token_digest("tds_ses-1")) == a_session()
+            assert uow.login_links.find_by_digest(token_digest("tdl_link-1")) == a_login_link()
+            assert uow.api_keys.for_actor(ActorKind.OPERATOR, OPERATOR) == [an_api_key()]
+            assert uow.sessions.revoke_for_actor(ActorKind.RELAY, "ind-elodie", hours(1)) == 1
+            session = uow.sessions.get("ses-1")
+            assert session is not None and session.revoked_at == hours(1)
+            assert uow.sessions.revoke_for_relays(["ind-elodie"], SALES_POINT, hours(2)) == 0
+
+    def test_identity_changes_left_uncommitted_are_rolled_back(self) -> None:
+        stored = {name: SAMPLES[name]() for name in IDENTITY}
+        self.given(**stored)
+        with self.uow() as uow:
+            for name in IDENTITY:
+                repository = getattr(uow, name)
+                item = repository.get_for_update(stored[name].id)
+                CHANGES[name](item)
+                repository.update(item)
+            uow.operators.add(an_operator("op-new", email="new@example.ch"))
+            uow.gates.add(a_gate("gate-new"))
+            uow.credentials.add(a_credential("individual:ind-new"))
+            uow.sessions.add(a_session("ses-new"))
+            uow.login_links.add(a_login_link("link-new"))
+            uow.api_keys.add(an_api_key("key-new"))
+            uow.sessions.revoke_for_actor(ActorKind.RELAY, "ind-elodie", hours(5))
+            uow.sessions.revoke_for_relays(["ind-elodie"], SALES_POINT, hours(5))
+        for name in IDENTITY:
+            assert self.load(name, stored[name].id) == stored[name]
+        for name, id in (
+            ("operators", "op-new"),
+            ("gates", "gate-new"),
+            ("credentials", "individual:ind-new"),
+            ("sessions", "ses-new"),
+            ("login_links", "link-new"),
+            ("api_keys", "key-new"),
+        ):
+            assert self.load(name, id) is None
+        with self.uow() as uow:
+            assert uow.sessions.find_by_digest(token_digest("tds_ses-new")) is None
+            assert uow.operators.find_by_email(INSTITUTION, "new@example.ch") is None
+            assert uow.api_keys.for_actor(ActorKind.OPERATOR, OPERATOR) == [an_api_key()]
 
     # --- concurrency ------------------------------------------------------------------------
 
