@@ -56,6 +56,7 @@ from cattrs.gen import make_dict_structure_fn
 from cattrs.v import format_exception, transform_error
 
 from ticketdomain.core.errors import (
+    CommandTypeUnknownError,
     TicketDomainError,
     ValidationError,
     error_class_for,
@@ -88,12 +89,6 @@ class PayloadInvalidError(ValidationError):
     """
 
     code = "payload_invalid"
-
-
-class CommandTypeUnknownError(ValidationError):
-    """A command payload names no command of :meth:`TicketDomain.command_types`."""
-
-    code = "command_type_unknown"
 
 
 # --- scalar formats -------------------------------------------------------------------------

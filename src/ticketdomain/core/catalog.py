@@ -106,6 +106,11 @@ class ProductConditions:
     sale_closes_at: datetime | None = attrs.field(default=None, validator=_aware)
 
     def __attrs_post_init__(self) -> None:
+        for name in ("min_per_order", "max_per_order"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                # Built from Python with a wrong type: a typed refusal, not a TypeError below.
+                raise SetupInvalidError(f"{name} is a whole number.", field=name)
         if self.min_per_order < 1:
             raise SetupInvalidError("min_per_order is at least 1.")
         if self.max_per_order is not None and self.max_per_order < self.min_per_order:

@@ -1,4 +1,10 @@
-"""Exact money: ``Decimal`` amounts with a currency, never floats."""
+"""Exact money: ``Decimal`` amounts with a currency, never floats.
+
+An amount has at most the decimals of its currency (two for most, none for the yen): more is
+refused, never rounded away, so ``0.005 CHF`` from a front end is an error and not ``0.01``.
+Computations that do produce more decimals (a VAT split) round on purpose, through
+:meth:`Money.rounded`.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,16 @@ from ticketdomain.core.errors import AmountInvalidError, CurrencyMismatchError, 
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 CENT = Decimal("0.01")
+#: decimals of an amount in most currencies; storage keeps amounts to the cent, so currencies
+#: with three minor digits (BHD, KWD, TND…) are held to two as well
+MINOR_DIGITS = 2
+#: ISO 4217 currencies without minor unit: their amounts are whole numbers
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    {
+        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG",
+        "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF",
+    }
+)  # fmt: skip
 # A bound far above any ticketing amount; keeps absurd input out of storage columns.
 MAX_AMOUNT = Decimal("1000000000")
 
@@ -28,6 +44,15 @@ def _to_decimal(value: object) -> Decimal:
     return amount
 
 
+def minor_digits(currency: str) -> int:
+    """How many decimals an amount in ``currency`` may have (0 for the yen, 2 otherwise)."""
+    return 0 if currency in ZERO_DECIMAL_CURRENCIES else MINOR_DIGITS
+
+
+def _quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-minor_digits(currency))
+
+
 def _currency(value: str) -> str:
     if not isinstance(value, str) or not _CURRENCY.match(value):
         raise CurrencyMismatchError(
@@ -38,7 +63,12 @@ def _currency(value: str) -> str:
 
 @attrs.frozen(order=False)
 class Money:
-    """An exact amount in one currency, rounded to the cent."""
+    """An exact amount in one currency, with at most the currency's decimals.
+
+    Raises ``AmountInvalidError`` for a float, a non-number, an amount beyond ``MAX_AMOUNT`` or
+    one with more decimals than the currency has (``Money("0.005", "CHF")``): nothing is
+    rounded silently. Use :meth:`rounded` where a computation rounds on purpose.
+    """
 
     amount: Decimal = attrs.field(converter=_to_decimal)
     currency: str = attrs.field(converter=_currency)
@@ -48,7 +78,29 @@ class Money:
             raise AmountInvalidError(
                 f"{self.amount} {self.currency} is out of range.", amount=str(self.amount)
             )
-        object.__setattr__(self, "amount", self.amount.quantize(CENT, rounding=ROUND_HALF_UP))
+        # In range, so the quantized amount has at most 12 digits: quantize cannot fail.
+        exact = self.amount.quantize(_quantum(self.currency))
+        if exact != self.amount:
+            digits = minor_digits(self.currency)
+            raise AmountInvalidError(
+                f"{self.amount} {self.currency} has more than {digits} decimals; "
+                f"{self.currency} amounts are not rounded.",
+                amount=str(self.amount),
+                currency=self.currency,
+                decimals=digits,
+            )
+        # Always the currency's exponent ("3" becomes "3.00"), so equal amounts print alike.
+        object.__setattr__(self, "amount", exact)
+
+    @classmethod
+    def rounded(cls, amount: object, currency: str) -> Money:
+        """``amount`` rounded half up to ``currency``'s decimals: for results of computations
+        (a VAT split, a share), never for input, which :class:`Money` takes exactly or refuses."""
+        value = _to_decimal(amount)
+        code = _currency(currency)
+        if abs(value) > MAX_AMOUNT:
+            raise AmountInvalidError(f"{value} {code} is out of range.", amount=str(value))
+        return cls(value.quantize(_quantum(code), rounding=ROUND_HALF_UP), code)
 
     @classmethod
     def zero(cls, currency: str) -> Money:
@@ -131,7 +183,7 @@ class VatRate:
 
     def split(self, gross: Money) -> tuple[Money, Money]:
         """Split a VAT-inclusive amount into (net, vat); net + vat == gross exactly."""
-        net = Money(gross.amount / (1 + self.rate), gross.currency)
+        net = Money.rounded(gross.amount / (1 + self.rate), gross.currency)
         return net, gross - net
 
     def __str__(self) -> str:

@@ -24,16 +24,17 @@ from ticketdomain.core.errors import (
     SalesPointAccessDeniedError,
     TariffNotOfferedError,
 )
+from ticketdomain.core.identity import RelayActor, SecurityPolicy
 from ticketdomain.core.quotas import QuotaLevel, require_places
 from ticketdomain.core.sales import LineRequest, check_lines, places_per_performance
-from ticketdomain.core.setup import Organization, SalesPoint
+from ticketdomain.core.setup import SalesPoint
 from ticketdomain.ports.documents import DocumentStore, TicketRenderer
 from ticketdomain.ports.mail import Mailer
 from ticketdomain.ports.payment import PaymentGateway
+from ticketdomain.ports.security import PasswordHasher, TokenGenerator
 from ticketdomain.ports.storage import Storage, UnitOfWork
 from ticketdomain.ports.system import BarcodeGenerator, Clock, IdGenerator
 from ticketdomain.services.commands import ContactDetails
-from ticketdomain.services.results import OperatorSession, RelaySession
 
 T = TypeVar("T")
 
@@ -50,6 +51,9 @@ class Adapters:
     documents: DocumentStore
     renderer: TicketRenderer
     mailer: Mailer
+    passwords: PasswordHasher
+    tokens: TokenGenerator
+    security: SecurityPolicy = attrs.field(factory=SecurityPolicy)
 
 
 def need(item: T | None, kind: str, id: str) -> T:
@@ -58,19 +62,7 @@ def need(item: T | None, kind: str, id: str) -> T:
     return item
 
 
-def organization_of(uow: UnitOfWork, operator: OperatorSession) -> Organization:
-    return need(
-        uow.organizations.get(operator.organization_id), "organization", operator.organization_id
-    )
-
-
-def same_organization(operator: OperatorSession, organization_id: str, kind: str, id: str) -> None:
-    # Another organization's data is reported as unknown: its ids are not the operator's to probe.
-    if organization_id != operator.organization_id:
-        raise NotFoundError(kind, id)
-
-
-def authorize_relay(uow: UnitOfWork, session: RelaySession) -> tuple[SalesPoint, Individual]:
+def authorize_relay(uow: UnitOfWork, session: RelayActor) -> tuple[SalesPoint, Individual]:
     """Re-check on every call that the relay may still act on the sales point."""
     sales_point = uow.sales_points.get(session.sales_point_id)
     relay = uow.individuals.get(session.relay_id)
@@ -89,7 +81,7 @@ def authorize_relay(uow: UnitOfWork, session: RelaySession) -> tuple[SalesPoint,
     return sales_point, relay
 
 
-def own(structure_id: str, session: RelaySession, kind: str, id: str) -> None:
+def own(structure_id: str, session: RelayActor, kind: str, id: str) -> None:
     if structure_id != session.structure_id:
         raise ForeignResourceError(f"This {kind} belongs to another structure.", kind=kind, id=id)
 

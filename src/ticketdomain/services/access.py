@@ -5,11 +5,11 @@ from __future__ import annotations
 import attrs
 
 from ticketdomain.core.access import admission
-from ticketdomain.core.contacts import clean_name
 from ticketdomain.core.errors import NotFoundError
 from ticketdomain.services import commands as c
 from ticketdomain.services import results as r
-from ticketdomain.services._context import Adapters, need
+from ticketdomain.services._auth import Authenticator
+from ticketdomain.services._context import Adapters
 from ticketdomain.services._tickets import Labels, order_payable
 
 
@@ -20,6 +20,10 @@ class AccessControlService:
 
     adapters: Adapters
 
+    @property
+    def _auth(self) -> Authenticator:
+        return Authenticator(self.adapters)
+
     def scan_ticket(self, command: c.ScanTicket) -> r.ScanResult:
         """Admit the ticket holding ``barcode`` to the performance, once.
 
@@ -27,15 +31,17 @@ class AccessControlService:
         reprinted), cancelled, already controlled (``controlled_at`` and ``controlled_gate``
         tell when and where), wrong performance, not printed, not payable (its holding-account
         order is unsettled where the sales point admits only settled orders). Raises
-        ``NotFoundError`` for a performance or organization the gate does not know.
+        ``NotFoundError`` for a performance the gate does not know.
         """
-        gate = command.gate
-        gate_name = clean_name(gate.gate, "gate")
         now = self.adapters.clock.now()
-        with self.adapters.storage.unit_of_work() as uow:
-            need(uow.organizations.get(gate.organization_id), "organization", gate.organization_id)
+        with self._auth.gate(command) as (uow, gate):
             performance = uow.performances.get(command.performance_id)
-            if performance is None or performance.organization_id != gate.organization_id:
+            if (
+                performance is None
+                or performance.organization_id != gate.organization_id
+                or (gate.performance_ids is not None and performance.id not in gate.performance_ids)
+            ):
+                # A gate limited to some performances does not know the others.
                 raise NotFoundError("performance", command.performance_id)
             barcode = command.barcode.strip() if isinstance(command.barcode, str) else ""
             found = uow.tickets.by_barcode(barcode) if barcode else None
@@ -49,7 +55,7 @@ class AccessControlService:
             payable = ticket is None or order_payable(uow, labels.order(ticket.order_id))
             rejection = admission(ticket, barcode, performance.id, payable)
             if ticket is not None and rejection is None:
-                ticket.control(now, gate_name)
+                ticket.control(now, gate.gate)
                 uow.tickets.update(ticket)
                 uow.commit()
             product = labels.product(ticket.product_id).name if ticket else None
@@ -58,7 +64,7 @@ class AccessControlService:
             rejection=rejection,
             barcode=barcode,
             performance_id=performance.id,
-            gate=gate_name,
+            gate=gate.gate,
             scanned_at=now,
             ticket_id=ticket.id if ticket else None,
             product=product,

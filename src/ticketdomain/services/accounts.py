@@ -6,6 +6,7 @@ import attrs
 
 from ticketdomain.core.accounts import HoldingAccount
 from ticketdomain.core.errors import (
+    NotFoundError,
     NothingToInvoiceError,
     StateTransitionError,
     ValidationError,
@@ -17,13 +18,8 @@ from ticketdomain.core.setup import Organization
 from ticketdomain.ports.storage import UnitOfWork
 from ticketdomain.services import commands as c
 from ticketdomain.services import results as r
-from ticketdomain.services._context import (
-    Adapters,
-    line_description,
-    need,
-    organization_of,
-    same_organization,
-)
+from ticketdomain.services._auth import Authenticator, organization_for, require_organization
+from ticketdomain.services._context import Adapters, line_description, need
 from ticketdomain.services._tickets import Labels, is_settled, queue_notice
 
 
@@ -42,12 +38,15 @@ class AccountService:
 
     adapters: Adapters
 
+    @property
+    def _auth(self) -> Authenticator:
+        return Authenticator(self.adapters)
+
     def _structure(self, uow: UnitOfWork, organization: Organization, structure_id: str) -> None:
-        structure = need(uow.structures.get(structure_id), "structure", structure_id)
-        if structure.institution_id != organization.institution_id:
-            raise ValidationError(
-                "This structure is a contact of another institution.", structure_id=structure_id
-            )
+        # Another institution's structure is reported as unknown.
+        structure = uow.structures.get(structure_id)
+        if structure is None or structure.institution_id != organization.institution_id:
+            raise NotFoundError("structure", structure_id)
 
     def _account_for_update(
         self, uow: UnitOfWork, organization: Organization, structure_id: str
@@ -74,8 +73,8 @@ class AccountService:
     def view_holding_account(self, command: c.ViewHoldingAccount) -> r.HoldingAccountView:
         """Every order of the structure and of all its relays, the ledger, the outstanding
         amount and the credit still available under the limit."""
-        with self.adapters.storage.unit_of_work() as uow:
-            organization = organization_of(uow, command.operator)
+        with self._auth.operator(command) as (uow, operator):
+            organization = organization_for(uow, operator, command, command.organization_id)
             self._structure(uow, organization, command.structure_id)
             stored = uow.accounts.for_structure(organization.id, command.structure_id)
             account = stored or HoldingAccount(
@@ -102,23 +101,23 @@ class AccountService:
     def set_credit_limit(self, command: c.SetCreditLimit) -> r.HoldingAccountView:
         """Cap the account (or lift the cap with ``None``); later orders on account that would
         take the outstanding amount over it are refused."""
-        with self.adapters.storage.unit_of_work() as uow:
-            organization = organization_of(uow, command.operator)
+        with self._auth.operator(command) as (uow, operator):
+            organization = organization_for(uow, operator, command, command.organization_id)
             self._structure(uow, organization, command.structure_id)
             account, new = self._account_for_update(uow, organization, command.structure_id)
             account.set_limit(command.limit)
             self._save(uow, account, new)
             uow.commit()
         return self.view_holding_account(
-            c.ViewHoldingAccount(command.operator, command.structure_id)
+            c.ViewHoldingAccount(command.token, command.organization_id, command.structure_id)
         )
 
     def issue_invoice(self, command: c.IssueInvoice) -> r.InvoiceView:
         """One invoice for all unsettled, not yet invoiced orders of the structure, numbered
         next in the organization's gapless sequence. Credit on the account pays it first."""
         now = self.adapters.clock.now()
-        with self.adapters.storage.unit_of_work() as uow:
-            organization = organization_of(uow, command.operator)
+        with self._auth.operator(command) as (uow, operator):
+            organization = organization_for(uow, operator, command, command.organization_id)
             self._structure(uow, organization, command.structure_id)
             # Lock order everywhere: account, then invoice sequence, then orders.
             account = uow.accounts.for_structure_for_update(organization.id, command.structure_id)
@@ -155,8 +154,8 @@ class AccountService:
         return r.InvoiceView.of(invoice, account.remaining_on(invoice.id))
 
     def list_invoices(self, command: c.ListInvoices) -> tuple[r.InvoiceView, ...]:
-        with self.adapters.storage.unit_of_work() as uow:
-            organization = organization_of(uow, command.operator)
+        with self._auth.operator(command) as (uow, operator):
+            organization = organization_for(uow, operator, command, command.organization_id)
             self._structure(uow, organization, command.structure_id)
             account = uow.accounts.for_structure(organization.id, command.structure_id)
             invoices = uow.invoices.for_structure(organization.id, command.structure_id)
@@ -175,11 +174,11 @@ class AccountService:
         """Record a payment received for the account: it settles the oldest open invoice
         first; what is left over stays as credit for the next invoice."""
         now = self.adapters.clock.now()
-        reference = command.reference.strip()
-        if not reference or len(reference) > 100:
-            raise ValidationError("A payment needs a reference of 1 to 100 characters.")
-        with self.adapters.storage.unit_of_work() as uow:
-            organization = organization_of(uow, command.operator)
+        with self._auth.operator(command) as (uow, operator):
+            reference = command.reference.strip()
+            if not reference or len(reference) > 100:
+                raise ValidationError("A payment needs a reference of 1 to 100 characters.")
+            organization = organization_for(uow, operator, command, command.organization_id)
             self._structure(uow, organization, command.structure_id)
             account, new = self._account_for_update(uow, organization, command.structure_id)
             allocations = account.receive_payment(command.amount, reference, now)
@@ -201,10 +200,12 @@ class AccountService:
         freed, and the holding account credited (with a credit note if it was invoiced) or the
         card refunded. Refused once one of its tickets has been controlled."""
         now = self.adapters.clock.now()
-        with self.adapters.storage.unit_of_work() as uow:
-            organization = organization_of(uow, command.operator)
+        with self._auth.operator(command) as (uow, operator):
             found = need(uow.orders.get(command.order_id), "order", command.order_id)
-            same_organization(command.operator, found.organization_id, "order", found.id)
+            require_organization(uow, operator, command, found.organization_id, "order", found.id)
+            organization = need(
+                uow.organizations.get(found.organization_id), "organization", found.organization_id
+            )
             account = (
                 uow.accounts.for_structure_for_update(organization.id, found.structure_id)
                 if found.on_account

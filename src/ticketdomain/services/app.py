@@ -5,17 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ticketdomain.core.errors import CommandTypeUnknownError
+from ticketdomain.core.identity import Rule, SecurityPolicy
 from ticketdomain.ports.documents import DocumentStore, TicketRenderer
 from ticketdomain.ports.mail import Mailer
 from ticketdomain.ports.payment import PaymentGateway
+from ticketdomain.ports.security import PasswordHasher, TokenGenerator
 from ticketdomain.ports.storage import Storage
 from ticketdomain.ports.system import BarcodeGenerator, Clock, IdGenerator
 from ticketdomain.services import commands as c
+from ticketdomain.services._auth import rule_of
 from ticketdomain.services._context import Adapters
 from ticketdomain.services.access import AccessControlService
 from ticketdomain.services.accounts import AccountService
 from ticketdomain.services.contacts import ContactService
 from ticketdomain.services.distribution import DistributionService
+from ticketdomain.services.host import HostAccess
+from ticketdomain.services.identity import IdentityService
 from ticketdomain.services.mail import MailService
 from ticketdomain.services.members import MemberService
 from ticketdomain.services.reports import ReportService
@@ -42,6 +48,9 @@ class TicketDomain:
         documents: DocumentStore,
         renderer: TicketRenderer,
         mailer: Mailer,
+        passwords: PasswordHasher,
+        tokens: TokenGenerator,
+        security: SecurityPolicy | None = None,
     ) -> None:
         self.adapters = Adapters(
             storage=storage,
@@ -52,7 +61,13 @@ class TicketDomain:
             documents=documents,
             renderer=renderer,
             mailer=mailer,
+            passwords=passwords,
+            tokens=tokens,
+            security=security if security is not None else SecurityPolicy(),
         )
+        #: trusted calls for the host's own code; not reachable through :meth:`handle`
+        self.host = HostAccess(self.adapters)
+        self.identity = IdentityService(self.adapters)
         self.setup = SetupService(self.adapters)
         self.contacts = ContactService(self.adapters)
         self.sales = SalesService(self.adapters)
@@ -63,7 +78,21 @@ class TicketDomain:
         self.members = MemberService(self.adapters)
         self.access = AccessControlService(self.adapters)
         self._handlers: dict[type[Any], Callable[[Any], Any]] = {
-            c.CreateInstitution: self.setup.create_institution,
+            c.LoginOperator: self.identity.login_operator,
+            c.LoginRelay: self.identity.login_relay,
+            c.LoginMember: self.identity.login_member,
+            c.RequestLoginLink: self.identity.request_login_link,
+            c.LoginWithLink: self.identity.login_with_link,
+            c.Logout: self.identity.logout,
+            c.ChangePassword: self.identity.change_password,
+            c.CreateOperator: self.identity.create_operator,
+            c.SetOperatorPermissions: self.identity.set_operator_permissions,
+            c.RemoveOperator: self.identity.remove_operator,
+            c.ListOperators: self.identity.list_operators,
+            c.CreateApiKey: self.identity.create_api_key,
+            c.RevokeApiKey: self.identity.revoke_api_key,
+            c.RegisterGate: self.identity.register_gate,
+            c.RevokeGate: self.identity.revoke_gate,
             c.CreateOrganization: self.setup.create_organization,
             c.CreateSalesChannel: self.setup.create_sales_channel,
             c.CreateSalesPoint: self.setup.create_sales_point,
@@ -80,7 +109,7 @@ class TicketDomain:
             c.CreateStructure: self.contacts.create_structure,
             c.CreateIndividual: self.contacts.create_individual,
             c.SearchContacts: self.contacts.search_contacts,
-            c.LoginRelay: self.sales.login_relay,
+            c.RemoveRelay: self.contacts.remove_relay,
             c.ViewCatalog: self.sales.view_catalog,
             c.PlaceOrder: self.sales.place_order,
             c.PlaceOrderForStructure: self.sales.place_order_for_structure,
@@ -115,7 +144,6 @@ class TicketDomain:
             c.ListDistributedTickets: self.distribution.list_distributed_tickets,
             c.ReclaimTickets: self.distribution.reclaim_tickets,
             c.ReclaimFromSubStructure: self.distribution.reclaim_from_sub_structure,
-            c.LoginMember: self.members.login_member,
             c.ListMemberTickets: self.members.list_member_tickets,
             c.PrintMemberTickets: self.members.print_member_tickets,
             c.SetMarketingConsent: self.members.set_marketing_consent,
@@ -124,11 +152,21 @@ class TicketDomain:
         }
 
     def handle(self, command: object) -> Any:
-        """Run any command of the public API and return its result."""
-        try:
-            handler = self._handlers[type(command)]
-        except KeyError:
-            raise TypeError(f"{type(command).__name__} is not a ticketdomain command") from None
+        """Run any command of the public API and return its result.
+
+        Every command but logging in carries a token; the actor it stands for is loaded from
+        storage and held to the command's ``rule`` before anything else happens. Raises what the
+        command's service raises, ``SessionInvalidError`` for a token that opens nothing,
+        ``ActorNotAllowedError`` / ``PermissionMissingError`` for an actor the rule refuses, and
+        ``CommandTypeUnknownError`` for an object that is not a command.
+        """
+        handler = self._handlers.get(type(command))
+        if handler is None:
+            raise CommandTypeUnknownError(
+                f"{type(command).__name__} is not a ticketdomain command.",
+                type=type(command).__name__,
+            )
+        rule_of(command)
         return handler(command)
 
     @staticmethod
@@ -142,5 +180,5 @@ COMMAND_TYPES: tuple[type[Any], ...] = tuple(
     if isinstance(cls, type)
     and cls.__module__ == c.__name__
     and name[0].isupper()
-    and name not in {"ContactDetails", "DocumentUpload"}
+    and isinstance(getattr(cls, "rule", None), Rule)
 )

@@ -1,73 +1,63 @@
 """Frozen commands taken by the application services.
 
 Commands hold raw input as a front end sends it; the services validate it and raise typed errors.
+Every command but logging in carries an opaque ``token`` (a session token or an API key) and
+nothing else about who sends it: the services load the actor from storage on every call. Each
+command class declares in ``rule`` the actor kinds and the permission it needs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import ClassVar
 
 import attrs
 
 from ticketdomain.core.catalog import ProductConditions
 from ticketdomain.core.contacts import ContactRole
-from ticketdomain.core.errors import ActorNotAllowedError
+from ticketdomain.core.identity import ActorKind, Permission, Rule
 from ticketdomain.core.money import Money
 from ticketdomain.core.sales import LineRequest
 from ticketdomain.core.setup import ChannelKind, DeliveryMode, Function, PaymentMethod
 from ticketdomain.ports.payment import CardPayment
-from ticketdomain.services.results import (
-    GateSession,
-    MemberSession,
-    OperatorSession,
-    RelaySession,
-)
 
-
-def _actor(kind: type[Any], who: str) -> Callable[[Any, Any, Any], None]:
-    # Sessions are checked on construction: a member's or a gate's session handed to a relay's
-    # command is refused with a typed error, never followed into an AttributeError.
-    def check(_: Any, attribute: Any, value: Any) -> None:
-        if not isinstance(value, kind):
-            raise ActorNotAllowedError(
-                f"Only {who} may do this.", expected=kind.__name__, given=type(value).__name__
-            )
-
-    return check
-
-
-_relay = _actor(RelaySession, "a relay logged into a sales point")
-_operator = _actor(OperatorSession, "the organization's operator")
-_member = _actor(MemberSession, "a member in the individual space")
-_gate = _actor(GateSession, "an access-control gate")
+_SETUP = Rule.operator(Permission.SETUP)
+_SALES = Rule.operator(Permission.SALES)
+_ACCOUNTING = Rule.operator(Permission.ACCOUNTING)
+_PERSONAL_DATA = Rule.operator(Permission.PERSONAL_DATA)
+_OPERATORS = Rule.operator(Permission.OPERATORS)
+_RELAY = Rule.relay()
+_MEMBER = Rule.member()
+_GATE = Rule.gate()
 
 # --- set-up (operator) ----------------------------------------------------------------------
 
 
 @attrs.frozen
-class CreateInstitution:
-    name: str
-
-
-@attrs.frozen
 class CreateOrganization:
-    institution_id: str
+    """An organization of the operator's institution."""
+
+    rule: ClassVar[Rule] = _SETUP
+    token: str = attrs.field(repr=False)
     name: str
     currency: str
 
 
 @attrs.frozen
 class CreateSalesChannel:
-    institution_id: str
+    """A sales channel of the operator's institution."""
+
+    rule: ClassVar[Rule] = _SETUP
+    token: str = attrs.field(repr=False)
     name: str
     kind: ChannelKind
 
 
 @attrs.frozen
 class CreateSalesPoint:
+    rule: ClassVar[Rule] = _SETUP
+    token: str = attrs.field(repr=False)
     organization_id: str
     channel_id: str
     name: str
@@ -83,6 +73,8 @@ class CreateSalesPoint:
 
 @attrs.frozen
 class SetSalesPointFunctions:
+    rule: ClassVar[Rule] = _SETUP
+    token: str = attrs.field(repr=False)
     sales_point_id: str
     functions: frozenset[Function]
 
@@ -91,30 +83,44 @@ class SetSalesPointFunctions:
 class SetAdmissionPolicy:
     """Whether tickets of an unsettled holding-account order may be printed and admitted."""
 
+    rule: ClassVar[Rule] = _SETUP
+    token: str = attrs.field(repr=False)
     sales_point_id: str
     admit_before_settlement: bool
 
 
 @attrs.frozen
 class AuthorizeStructure:
+    """Let every relay of a structure of the operator's institution log into the sales point."""
+
+    rule: ClassVar[Rule] = _SETUP
+    token: str = attrs.field(repr=False)
     sales_point_id: str
     structure_id: str
 
 
 @attrs.frozen
 class RevokeStructure:
+    """Withdraw the structure's authorization; its relays' sessions there end at once."""
+
+    rule: ClassVar[Rule] = _SETUP
+    token: str = attrs.field(repr=False)
     sales_point_id: str
     structure_id: str
 
 
 @attrs.frozen
 class CreateActivity:
+    rule: ClassVar[Rule] = _SETUP
+    token: str = attrs.field(repr=False)
     organization_id: str
     name: str
 
 
 @attrs.frozen
 class CreatePerformance:
+    rule: ClassVar[Rule] = _SETUP
+    token: str = attrs.field(repr=False)
     activity_id: str
     starts_at: datetime
     venue: str
@@ -123,6 +129,8 @@ class CreatePerformance:
 
 @attrs.frozen
 class CreateProduct:
+    rule: ClassVar[Rule] = _SETUP
+    token: str = attrs.field(repr=False)
     activity_id: str
     name: str
     vat_rate: Decimal
@@ -130,6 +138,8 @@ class CreateProduct:
 
 @attrs.frozen
 class CreateTariff:
+    rule: ClassVar[Rule] = _SETUP
+    token: str = attrs.field(repr=False)
     product_id: str
     name: str
     price: Money
@@ -139,6 +149,8 @@ class CreateTariff:
 class CreateQuota:
     """A quota of places of a performance for a channel or for one sales point."""
 
+    rule: ClassVar[Rule] = _SETUP
+    token: str = attrs.field(repr=False)
     performance_id: str
     capacity: int
     channel_id: str | None = None
@@ -149,6 +161,8 @@ class CreateQuota:
 class SetCatalogProfile:
     """The activity and product profile of a channel or a sales point (replaces any earlier)."""
 
+    rule: ClassVar[Rule] = _SETUP
+    token: str = attrs.field(repr=False)
     organization_id: str
     activity_ids: frozenset[str]
     products: tuple[ProductConditions, ...]
@@ -161,7 +175,10 @@ class SetCatalogProfile:
 
 @attrs.frozen
 class CreateStructure:
-    institution_id: str
+    """A structure (company, agency, works council…) of the operator's institution."""
+
+    rule: ClassVar[Rule] = _SETUP
+    token: str = attrs.field(repr=False)
     name: str
     parent_id: str | None = None
 
@@ -170,7 +187,8 @@ class CreateStructure:
 class CreateIndividual:
     """An individual contact; with a structure, as one of its relays or members."""
 
-    institution_id: str
+    rule: ClassVar[Rule] = _PERSONAL_DATA
+    token: str = attrs.field(repr=False)
     first_name: str
     last_name: str
     email: str
@@ -180,9 +198,21 @@ class CreateIndividual:
 
 
 @attrs.frozen
+class RemoveRelay:
+    """An individual stops being a relay of its structure (it stays one of its members); its
+    relay sessions end at once."""
+
+    rule: ClassVar[Rule] = _SETUP
+    token: str = attrs.field(repr=False)
+    individual_id: str
+
+
+@attrs.frozen
 class SearchContacts:
     """Back office: any structure's contacts (relays search theirs with ``SearchMembers``)."""
 
+    rule: ClassVar[Rule] = _PERSONAL_DATA
+    token: str = attrs.field(repr=False)
     structure_id: str
     text: str
     limit: int = 50
@@ -203,13 +233,18 @@ class ContactDetails:
 
 @attrs.frozen
 class LoginRelay:
-    relay_id: str
+    """A relay logs into a sales point with email and password; returns a session token."""
+
+    rule: ClassVar[Rule] = Rule.anonymous()
     sales_point_id: str
+    email: str
+    password: str = attrs.field(repr=False)
 
 
 @attrs.frozen
 class ViewCatalog:
-    session: RelaySession = attrs.field(validator=_relay)
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
 
 
 @attrs.frozen
@@ -222,7 +257,8 @@ class DocumentUpload:
 class PlaceOrder:
     """A relay's order on its sales point."""
 
-    session: RelaySession = attrs.field(validator=_relay)
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
     lines: tuple[LineRequest, ...]
     payment_method: PaymentMethod
     delivery_mode: DeliveryMode = DeliveryMode.PRINT_AT_HOME
@@ -237,7 +273,8 @@ class PlaceOrder:
 class PlaceOrderForStructure:
     """An order an operator places on behalf of a structure (by phone)."""
 
-    operator: OperatorSession = attrs.field(validator=_operator)
+    rule: ClassVar[Rule] = _SALES
+    token: str = attrs.field(repr=False)
     sales_point_id: str
     structure_id: str
     lines: tuple[LineRequest, ...]
@@ -250,37 +287,43 @@ class PlaceOrderForStructure:
 
 @attrs.frozen
 class RequestOption:
-    session: RelaySession = attrs.field(validator=_relay)
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
     lines: tuple[LineRequest, ...]
 
 
 @attrs.frozen
 class GrantOption:
-    operator: OperatorSession = attrs.field(validator=_operator)
+    rule: ClassVar[Rule] = _SALES
+    token: str = attrs.field(repr=False)
     option_id: str
 
 
 @attrs.frozen
 class DeclineOption:
-    operator: OperatorSession = attrs.field(validator=_operator)
+    rule: ClassVar[Rule] = _SALES
+    token: str = attrs.field(repr=False)
     option_id: str
 
 
 @attrs.frozen
 class PlaceReservation:
-    session: RelaySession = attrs.field(validator=_relay)
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
     lines: tuple[LineRequest, ...]
 
 
 @attrs.frozen
 class ReleaseReservation:
-    session: RelaySession = attrs.field(validator=_relay)
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
     reservation_id: str
 
 
 @attrs.frozen
 class ConfirmReservation:
-    session: RelaySession = attrs.field(validator=_relay)
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
     reservation_id: str
     payment_method: PaymentMethod
     delivery_mode: DeliveryMode = DeliveryMode.PRINT_AT_HOME
@@ -294,22 +337,27 @@ class ConfirmReservation:
 class ProcessDueExpiries:
     """Lapse due options and expire due reservations (run it from a scheduler)."""
 
+    rule: ClassVar[Rule] = _SALES
+    token: str = attrs.field(repr=False)
     limit: int = 1000
 
 
 @attrs.frozen
 class ListOrders:
-    session: RelaySession = attrs.field(validator=_relay)
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
 
 
 @attrs.frozen
 class ListReservations:
-    session: RelaySession = attrs.field(validator=_relay)
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
 
 
 @attrs.frozen
 class ViewOrder:
-    session: RelaySession = attrs.field(validator=_relay)
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
     order_id: str
 
 
@@ -317,7 +365,8 @@ class ViewOrder:
 class PrintTickets:
     """Print@home: the order's tickets as one PDF; printing again revokes the printed barcodes."""
 
-    session: RelaySession = attrs.field(validator=_relay)
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
     order_id: str
 
 
@@ -325,7 +374,8 @@ class PrintTickets:
 class TransferTickets:
     """Assign the order's tickets to the client's online account and tell the client by mail."""
 
-    session: RelaySession = attrs.field(validator=_relay)
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
     order_id: str
     client: ContactDetails
 
@@ -335,7 +385,9 @@ class TransferTickets:
 
 @attrs.frozen
 class ViewHoldingAccount:
-    operator: OperatorSession = attrs.field(validator=_operator)
+    rule: ClassVar[Rule] = _ACCOUNTING
+    token: str = attrs.field(repr=False)
+    organization_id: str
     structure_id: str
 
 
@@ -343,7 +395,9 @@ class ViewHoldingAccount:
 class SetCreditLimit:
     """Cap the holding account (``limit=None`` lifts the cap)."""
 
-    operator: OperatorSession = attrs.field(validator=_operator)
+    rule: ClassVar[Rule] = _ACCOUNTING
+    token: str = attrs.field(repr=False)
+    organization_id: str
     structure_id: str
     limit: Money | None
 
@@ -352,19 +406,25 @@ class SetCreditLimit:
 class IssueInvoice:
     """One invoice for all of the structure's unsettled, not yet invoiced orders."""
 
-    operator: OperatorSession = attrs.field(validator=_operator)
+    rule: ClassVar[Rule] = _ACCOUNTING
+    token: str = attrs.field(repr=False)
+    organization_id: str
     structure_id: str
 
 
 @attrs.frozen
 class ListInvoices:
-    operator: OperatorSession = attrs.field(validator=_operator)
+    rule: ClassVar[Rule] = _ACCOUNTING
+    token: str = attrs.field(repr=False)
+    organization_id: str
     structure_id: str
 
 
 @attrs.frozen
 class RecordPayment:
-    operator: OperatorSession = attrs.field(validator=_operator)
+    rule: ClassVar[Rule] = _ACCOUNTING
+    token: str = attrs.field(repr=False)
+    organization_id: str
     structure_id: str
     amount: Money
     reference: str
@@ -372,7 +432,8 @@ class RecordPayment:
 
 @attrs.frozen
 class CancelOrder:
-    operator: OperatorSession = attrs.field(validator=_operator)
+    rule: ClassVar[Rule] = _SALES
+    token: str = attrs.field(repr=False)
     order_id: str
 
 
@@ -383,7 +444,8 @@ class CancelOrder:
 class ViewSalesReport:
     """The agency's own sales in ``[period_from, period_until)`` (either bound optional)."""
 
-    session: RelaySession = attrs.field(validator=_relay)
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
     period_from: datetime | None = None
     period_until: datetime | None = None
 
@@ -392,6 +454,8 @@ class ViewSalesReport:
 class DispatchMail:
     """Send what the outbox holds; what fails stays queued for the next run."""
 
+    rule: ClassVar[Rule] = _SETUP
+    token: str = attrs.field(repr=False)
     limit: int = 100
 
 
@@ -403,7 +467,8 @@ class ViewStock:
     """Per performance and product, the tickets that came in and those left to distribute;
     ``structure_id`` may name a sub-structure below the relay's own (read-only)."""
 
-    session: RelaySession = attrs.field(validator=_relay)
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
     structure_id: str | None = None
 
 
@@ -412,7 +477,8 @@ class ViewDashboard:
     """Bought, in stock, distributed (to individuals, by hand, to each sub-structure), printed
     and controlled, per product and in total; ``structure_id`` as for ``ViewStock``."""
 
-    session: RelaySession = attrs.field(validator=_relay)
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
     structure_id: str | None = None
 
 
@@ -421,7 +487,8 @@ class SearchMembers:
     """The relay's own structure's relays and members whose name or email contains ``text``
     (to pick the one to distribute to)."""
 
-    session: RelaySession = attrs.field(validator=_relay)
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
     text: str
     limit: int = 50
 
@@ -434,7 +501,8 @@ class DistributeToMember:
     with ``SearchContacts``) or by ``member`` (found by email, else created as a member).
     """
 
-    session: RelaySession = attrs.field(validator=_relay)
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
     performance_id: str
     product_id: str
     quantity: int
@@ -446,7 +514,8 @@ class DistributeToMember:
 class DistributeToSubStructure:
     """Move tickets from the stock to a direct sub-structure's stock."""
 
-    session: RelaySession = attrs.field(validator=_relay)
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
     performance_id: str
     product_id: str
     quantity: int
@@ -457,7 +526,8 @@ class DistributeToSubStructure:
 class PrintAtOnce:
     """Print tickets from the stock to hand over by hand: no mail, no assignment."""
 
-    session: RelaySession = attrs.field(validator=_relay)
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
     performance_id: str
     product_id: str
     quantity: int
@@ -467,7 +537,8 @@ class PrintAtOnce:
 class ExportStock:
     """The stock as a CSV spreadsheet to fill in with names and emails."""
 
-    session: RelaySession = attrs.field(validator=_relay)
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
     performance_id: str | None = None
     product_id: str | None = None
 
@@ -477,7 +548,8 @@ class ImportDistribution:
     """Distribute the rows of a filled-in stock spreadsheet. A bad row rejects the whole
     import (``ImportRejectedError`` with a report per row) unless ``apply_valid_rows``."""
 
-    session: RelaySession = attrs.field(validator=_relay)
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
     content: bytes = attrs.field(repr=lambda c: f"<{len(c)} bytes>")
     apply_valid_rows: bool = False
 
@@ -486,7 +558,8 @@ class ImportDistribution:
 class ListDistributedTickets:
     """Tickets distributed from a structure's stock (to individuals or by hand)."""
 
-    session: RelaySession = attrs.field(validator=_relay)
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
     structure_id: str | None = None
 
 
@@ -495,7 +568,8 @@ class ReclaimTickets:
     """Take tickets back from the individuals they were distributed to (or printed at once):
     new barcodes, the holders told by mail, the tickets in stock again."""
 
-    session: RelaySession = attrs.field(validator=_relay)
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
     ticket_ids: tuple[str, ...]
 
 
@@ -503,7 +577,8 @@ class ReclaimTickets:
 class ReclaimFromSubStructure:
     """Take tickets still in a direct sub-structure's stock back into the relay's stock."""
 
-    session: RelaySession = attrs.field(validator=_relay)
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
     sub_structure_id: str
     performance_id: str
     product_id: str
@@ -515,14 +590,18 @@ class ReclaimFromSubStructure:
 
 @attrs.frozen
 class LoginMember:
-    """Open the individual space of a contact the host has authenticated."""
+    """A member logs into the individual space with email and password."""
 
-    individual_id: str
+    rule: ClassVar[Rule] = Rule.anonymous()
+    institution_id: str
+    email: str
+    password: str = attrs.field(repr=False)
 
 
 @attrs.frozen
 class ListMemberTickets:
-    session: MemberSession = attrs.field(validator=_member)
+    rule: ClassVar[Rule] = _MEMBER
+    token: str = attrs.field(repr=False)
 
 
 @attrs.frozen
@@ -530,14 +609,16 @@ class PrintMemberTickets:
     """Print the member's own tickets with the final beneficiary's name (the member's own name
     when ``beneficiary`` is not given); printing again revokes the barcode already printed."""
 
-    session: MemberSession = attrs.field(validator=_member)
+    rule: ClassVar[Rule] = _MEMBER
+    token: str = attrs.field(repr=False)
     ticket_ids: tuple[str, ...]
     beneficiary: str | None = None
 
 
 @attrs.frozen
 class SetMarketingConsent:
-    session: MemberSession = attrs.field(validator=_member)
+    rule: ClassVar[Rule] = _MEMBER
+    token: str = attrs.field(repr=False)
     consent: bool
 
 
@@ -548,7 +629,8 @@ class SetMarketingConsent:
 class ScanTicket:
     """A gate scans a barcode for a performance: accepted once, or rejected with a reason."""
 
-    gate: GateSession = attrs.field(validator=_gate)
+    rule: ClassVar[Rule] = _GATE
+    token: str = attrs.field(repr=False)
     performance_id: str
     barcode: str
 
@@ -557,6 +639,138 @@ class ScanTicket:
 class ExportBeneficiaries:
     """The end beneficiaries of the organization's distributed tickets."""
 
-    operator: OperatorSession = attrs.field(validator=_operator)
+    rule: ClassVar[Rule] = _PERSONAL_DATA
+    token: str = attrs.field(repr=False)
+    organization_id: str
     performance_id: str | None = None
     only_consenting: bool = False
+
+
+# --- identity: logging in, sessions, operators, API keys and gates --------------------------
+
+
+@attrs.frozen
+class LoginOperator:
+    """An operator logs into the back office with email and password."""
+
+    rule: ClassVar[Rule] = Rule.anonymous()
+    institution_id: str
+    email: str
+    password: str = attrs.field(repr=False)
+
+
+@attrs.frozen
+class RequestLoginLink:
+    """Mail a single-use login link to the relay or member with this email (a relay's when
+    ``sales_point_id`` is given). The answer is the same whether the email is known or not."""
+
+    rule: ClassVar[Rule] = Rule.anonymous()
+    institution_id: str
+    email: str
+    sales_point_id: str | None = None
+
+
+@attrs.frozen
+class LoginWithLink:
+    """Open a session with the token of a login link (once: the link is then used up). A relay's
+    link from a welcome mail names no sales point: give ``sales_point_id``."""
+
+    rule: ClassVar[Rule] = Rule.anonymous()
+    link_token: str = attrs.field(repr=False)
+    sales_point_id: str | None = None
+
+
+@attrs.frozen
+class Logout:
+    """End the session of ``token`` (an API key is revoked with ``RevokeApiKey``)."""
+
+    rule: ClassVar[Rule] = Rule(frozenset({ActorKind.OPERATOR, ActorKind.RELAY, ActorKind.MEMBER}))
+    token: str = attrs.field(repr=False)
+
+
+@attrs.frozen
+class ChangePassword:
+    """Set the caller's password; every other session of the caller ends. The current password
+    is needed unless the session was opened with a login link (the "forgotten password" path)."""
+
+    rule: ClassVar[Rule] = Rule(frozenset({ActorKind.OPERATOR, ActorKind.RELAY, ActorKind.MEMBER}))
+    token: str = attrs.field(repr=False)
+    new_password: str = attrs.field(repr=False)
+    current_password: str | None = attrs.field(default=None, repr=False)
+
+
+@attrs.frozen
+class CreateOperator:
+    """Another operator of the caller's institution, with at most the caller's permissions
+    and organizations (``organization_ids=None``: every organization)."""
+
+    rule: ClassVar[Rule] = _OPERATORS
+    token: str = attrs.field(repr=False)
+    first_name: str
+    last_name: str
+    email: str
+    permissions: frozenset[Permission]
+    organization_ids: frozenset[str] | None = None
+    password: str | None = attrs.field(default=None, repr=False)
+
+
+@attrs.frozen
+class SetOperatorPermissions:
+    rule: ClassVar[Rule] = _OPERATORS
+    token: str = attrs.field(repr=False)
+    operator_id: str
+    permissions: frozenset[Permission]
+    organization_ids: frozenset[str] | None = None
+
+
+@attrs.frozen
+class RemoveOperator:
+    """Deactivate an operator: its sessions and API keys end at once."""
+
+    rule: ClassVar[Rule] = _OPERATORS
+    token: str = attrs.field(repr=False)
+    operator_id: str
+
+
+@attrs.frozen
+class ListOperators:
+    rule: ClassVar[Rule] = _OPERATORS
+    token: str = attrs.field(repr=False)
+
+
+@attrs.frozen
+class CreateApiKey:
+    """An API key for an operator (a back-office script), shown once in the result."""
+
+    rule: ClassVar[Rule] = _OPERATORS
+    token: str = attrs.field(repr=False)
+    operator_id: str
+    label: str
+
+
+@attrs.frozen
+class RevokeApiKey:
+    rule: ClassVar[Rule] = _OPERATORS
+    token: str = attrs.field(repr=False)
+    key_id: str
+
+
+@attrs.frozen
+class RegisterGate:
+    """An access-control device of an organization, optionally limited to some performances;
+    the result carries its API key, shown once."""
+
+    rule: ClassVar[Rule] = _OPERATORS
+    token: str = attrs.field(repr=False)
+    organization_id: str
+    name: str
+    performance_ids: frozenset[str] | None = None
+
+
+@attrs.frozen
+class RevokeGate:
+    """Retire a gate: its API keys stop working at once."""
+
+    rule: ClassVar[Rule] = _OPERATORS
+    token: str = attrs.field(repr=False)
+    gate_id: str

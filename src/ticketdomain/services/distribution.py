@@ -26,13 +26,16 @@ from ticketdomain.core.errors import (
     StockInsufficientError,
     TicketDomainError,
 )
+from ticketdomain.core.identity import ActorKind, LinkPurpose, RelayActor
 from ticketdomain.core.sales import Ticket, TicketState, check_ticket_ids
 from ticketdomain.core.setup import Function, SalesPoint
 from ticketdomain.ports.storage import UnitOfWork
 from ticketdomain.services import commands as c
 from ticketdomain.services import results as r
+from ticketdomain.services._auth import Authenticator
 from ticketdomain.services._context import Adapters, authorize_relay, need
 from ticketdomain.services._tickets import Labels, queue_notice, render, require_payable
+from ticketdomain.services.identity import issue_link
 
 _DISTRIBUTED = (TicketState.DISTRIBUTED, TicketState.PRINTED, TicketState.CONTROLLED)
 
@@ -70,21 +73,26 @@ class DistributionService:
 
     adapters: Adapters
 
+    @property
+    def _auth(self) -> Authenticator:
+        return Authenticator(self.adapters)
+
     # --- sessions and visibility ------------------------------------------------------------
 
-    def _authorize(self, uow: UnitOfWork, session: r.RelaySession) -> SalesPoint:
+    def _authorize(self, uow: UnitOfWork, session: RelayActor) -> SalesPoint:
         sales_point, _ = authorize_relay(uow, session)
         sales_point.require(Function.DISTRIBUTION)
         return sales_point
 
-    def _visible(
-        self, uow: UnitOfWork, session: r.RelaySession, structure_id: str | None
-    ) -> Structure:
+    def _visible(self, uow: UnitOfWork, session: RelayActor, structure_id: str | None) -> Structure:
         """The relay's structure, or one below it (what it handed on is visible, read-only)."""
         own = need(uow.structures.get(session.structure_id), "structure", session.structure_id)
         if structure_id is None or structure_id == own.id:
             return own
-        target = need(uow.structures.get(structure_id), "structure", structure_id)
+        target = uow.structures.get(structure_id)
+        if target is None or target.institution_id != session.institution_id:
+            # Another institution's ids are not the relay's to probe.
+            raise NotFoundError("structure", structure_id)
         if own.id not in ancestors_of(uow, target):
             raise ForeignResourceError(
                 "This structure is not one of the relay's sub-structures.",
@@ -93,8 +101,10 @@ class DistributionService:
             )
         return target
 
-    def _sub_structure(self, uow: UnitOfWork, session: r.RelaySession, id: str) -> Structure:
-        sub = need(uow.structures.get(id), "structure", id)
+    def _sub_structure(self, uow: UnitOfWork, session: RelayActor, id: str) -> Structure:
+        sub = uow.structures.get(id)
+        if sub is None or sub.institution_id != session.institution_id:
+            raise NotFoundError("structure", id)
         if sub.parent_id != session.structure_id:
             raise ForeignResourceError(
                 "Tickets go to and come back from direct sub-structures only.",
@@ -118,10 +128,10 @@ class DistributionService:
     def view_stock(self, command: c.ViewStock) -> r.StockView:
         """Per performance and product: the tickets that came in and those still in stock
         (distributable)."""
-        with self.adapters.storage.unit_of_work() as uow:
-            self._authorize(uow, command.session)
-            structure = self._visible(uow, command.session, command.structure_id)
-            tallies, _ = self._tallies(uow, command.session.organization_id, structure)
+        with self._auth.relay(command) as (uow, session):
+            self._authorize(uow, session)
+            structure = self._visible(uow, session, command.structure_id)
+            tallies, _ = self._tallies(uow, session.organization_id, structure)
             labels = Labels(uow)
             lines = []
             for (performance_id, product_id), counts in tallies.items():
@@ -145,10 +155,10 @@ class DistributionService:
 
     def view_dashboard(self, command: c.ViewDashboard) -> r.Dashboard:
         """Counted by one aggregate query over the tickets, never ticket by ticket."""
-        with self.adapters.storage.unit_of_work() as uow:
-            self._authorize(uow, command.session)
-            structure = self._visible(uow, command.session, command.structure_id)
-            tallies, names = self._tallies(uow, command.session.organization_id, structure)
+        with self._auth.relay(command) as (uow, session):
+            self._authorize(uow, session)
+            structure = self._visible(uow, session, command.structure_id)
+            tallies, names = self._tallies(uow, session.organization_id, structure)
             per_product: dict[str, Tally] = {}
             for (_, product_id), counts in tallies.items():
                 per_product[product_id] = per_product.get(product_id, Tally()) + counts
@@ -171,12 +181,10 @@ class DistributionService:
     def list_distributed_tickets(
         self, command: c.ListDistributedTickets
     ) -> tuple[r.DistributedTicketView, ...]:
-        with self.adapters.storage.unit_of_work() as uow:
-            self._authorize(uow, command.session)
-            structure = self._visible(uow, command.session, command.structure_id)
-            tickets = uow.tickets.in_custody(
-                command.session.organization_id, structure.id, _DISTRIBUTED
-            )
+        with self._auth.relay(command) as (uow, session):
+            self._authorize(uow, session)
+            structure = self._visible(uow, session, command.structure_id)
+            tickets = uow.tickets.in_custody(session.organization_id, structure.id, _DISTRIBUTED)
             holders: dict[str, Individual | None] = {}
             views = []
             for ticket in tickets:
@@ -202,16 +210,14 @@ class DistributionService:
 
     def search_members(self, command: c.SearchMembers) -> tuple[r.IndividualView, ...]:
         """Relays and members of the relay's own structure matching the text."""
-        if isinstance(command.limit, bool) or not isinstance(command.limit, int):
-            raise QuantityInvalidError("A search limit is a whole number.")
-        if not 1 <= command.limit <= 500:
-            raise QuantityInvalidError("A search returns 1 to 500 contacts.", limit=command.limit)
-        if not isinstance(command.text, str):
-            raise QuantityInvalidError("Search for a text.")
-        with self.adapters.storage.unit_of_work() as uow:
-            self._authorize(uow, command.session)
+        with self._auth.relay(command) as (uow, session):
+            if not 1 <= command.limit <= 500:
+                raise QuantityInvalidError(
+                    "A search returns 1 to 500 contacts.", limit=command.limit
+                )
+            self._authorize(uow, session)
             found = uow.individuals.search(
-                command.session.structure_id, command.text.strip(), command.limit
+                session.structure_id, command.text.strip(), command.limit
             )
         return tuple(r.IndividualView.of(item) for item in found)
 
@@ -220,7 +226,7 @@ class DistributionService:
     def _take_from_stock(
         self,
         uow: UnitOfWork,
-        session: r.RelaySession,
+        session: RelayActor,
         structure_id: str,
         performance_id: str,
         product_id: str,
@@ -252,7 +258,7 @@ class DistributionService:
     def _check_catalog(
         self,
         uow: UnitOfWork,
-        session: r.RelaySession,
+        session: RelayActor,
         performance_id: str | None,
         product_id: str | None,
     ) -> None:
@@ -274,15 +280,15 @@ class DistributionService:
         ``QuantityInvalidError``, ``StockInsufficientError``, ``ForeignResourceError``,
         ``FunctionDisabledError``, ``SalesPointAccessDeniedError``…
         """
-        session = command.session
-        if (command.member_id is None) == (command.member is None):
-            raise RecipientInvalidError("Name the member either by id or by their details.")
-        with self.adapters.storage.unit_of_work() as uow:
+        with self._auth.relay(command) as (uow, session):
+            if (command.member_id is None) == (command.member is None):
+                raise RecipientInvalidError("Name the member either by id or by their details.")
             self._authorize(uow, session)
             if command.member_id is not None:
-                member = need(
-                    uow.individuals.get(command.member_id), "individual", command.member_id
-                )
+                found = uow.individuals.get(command.member_id)
+                if found is None or found.institution_id != session.institution_id:
+                    raise NotFoundError("individual", command.member_id)
+                member = found
                 if member.structure_id != session.structure_id:
                     raise ForeignResourceError(
                         "This contact is not a member of the relay's structure.",
@@ -320,7 +326,7 @@ class DistributionService:
     def _find_or_create_member(
         self,
         uow: UnitOfWork,
-        session: r.RelaySession,
+        session: RelayActor,
         email: Email,
         name: PersonName,
         marketing_consent: bool,
@@ -356,7 +362,7 @@ class DistributionService:
     def _invitation(
         self,
         uow: UnitOfWork,
-        session: r.RelaySession,
+        session: RelayActor,
         member: Individual,
         tickets: Sequence[Ticket],
     ) -> str:
@@ -366,6 +372,7 @@ class DistributionService:
         structure = need(
             uow.structures.get(session.structure_id), "structure", session.structure_id
         )
+        link = issue_link(uow, self.adapters, member, ActorKind.MEMBER, LinkPurpose.INVITATION)
         return queue_notice(
             uow,
             self.adapters,
@@ -375,15 +382,14 @@ class DistributionService:
             f"{structure.name} sent you {len(tickets)} ticket(s):",
             tickets,
             "Log in to your personal space to print them with the name of the person who will "
-            f"attend.\n\n{organization.name}",
+            f"attend (this link works once):\n{link}\n\n{organization.name}",
         )
 
     def distribute_to_sub_structure(
         self, command: c.DistributeToSubStructure
     ) -> r.TicketsHandedOver:
         """Move tickets to a direct sub-structure's stock, for its relays to distribute."""
-        session = command.session
-        with self.adapters.storage.unit_of_work() as uow:
+        with self._auth.relay(command) as (uow, session):
             self._authorize(uow, session)
             sub = self._sub_structure(uow, session, command.sub_structure_id)
             tickets = self._take_from_stock(
@@ -406,8 +412,7 @@ class DistributionService:
         Raises ``OrderNotSettledError`` for tickets of an unsettled holding-account order where
         their sales point admits only settled orders.
         """
-        session = command.session
-        with self.adapters.storage.unit_of_work() as uow:
+        with self._auth.relay(command) as (uow, session):
             self._authorize(uow, session)
             structure = need(
                 uow.structures.get(session.structure_id), "structure", session.structure_id
@@ -439,8 +444,7 @@ class DistributionService:
 
     def export_stock(self, command: c.ExportStock) -> r.StockSheet:
         """One row per ticket in stock; fill in first name, last name and email, then import."""
-        session = command.session
-        with self.adapters.storage.unit_of_work() as uow:
+        with self._auth.relay(command) as (uow, session):
             self._authorize(uow, session)
             self._check_catalog(uow, session, command.performance_id, command.product_id)
             tickets = uow.tickets.in_custody(
@@ -479,8 +483,7 @@ class DistributionService:
         spreadsheet, and ``ImportRejectedError`` (``details["rows"]``: row, ticket_id, code,
         message of every bad row) when a row is bad and ``apply_valid_rows`` is off.
         """
-        session = command.session
-        with self.adapters.storage.unit_of_work() as uow:
+        with self._auth.relay(command) as (uow, session):
             self._authorize(uow, session)
             lines = read_sheet(command.content)
             reports: dict[int, r.ImportRowReport] = {}
@@ -570,9 +573,8 @@ class DistributionService:
         Raises ``StateTransitionError`` for a controlled or cancelled ticket,
         ``ForeignResourceError`` for a ticket the structure did not distribute.
         """
-        session = command.session
-        ids = check_ticket_ids(command.ticket_ids)
-        with self.adapters.storage.unit_of_work() as uow:
+        with self._auth.relay(command) as (uow, session):
+            ids = check_ticket_ids(command.ticket_ids)
             self._authorize(uow, session)
             tickets = {t.id: t for t in uow.tickets.get_many_for_update(ids)}
             for id in ids:
@@ -599,7 +601,7 @@ class DistributionService:
         return r.TicketsReclaimed(ids, mails)
 
     def _reclaim_notice(
-        self, uow: UnitOfWork, session: r.RelaySession, holder_id: str, tickets: list[Ticket]
+        self, uow: UnitOfWork, session: RelayActor, holder_id: str, tickets: list[Ticket]
     ) -> str:
         holder = need(uow.individuals.get(holder_id), "individual", holder_id)
         structure = need(
@@ -620,8 +622,7 @@ class DistributionService:
         """Take tickets still in a direct sub-structure's stock back into the relay's stock
         (only tickets the relay's structure handed down; what the sub-structure bought itself
         stays)."""
-        session = command.session
-        with self.adapters.storage.unit_of_work() as uow:
+        with self._auth.relay(command) as (uow, session):
             self._authorize(uow, session)
             sub = self._sub_structure(uow, session, command.sub_structure_id)
             quantity = check_quantity(command.quantity)
@@ -652,13 +653,13 @@ class DistributionService:
         return r.TicketsReclaimed(tuple(t.id for t in tickets), ())
 
 
-def _is_foreign(contact: Individual | None, session: r.RelaySession) -> bool:
+def _is_foreign(contact: Individual | None, session: RelayActor) -> bool:
     """Whether the contact belongs to a structure other than the relay's."""
     return contact is not None and contact.structure_id not in (None, session.structure_id)
 
 
 def _contact(
-    uow: UnitOfWork, session: r.RelaySession, email: Email, seen: dict[str, Individual | None]
+    uow: UnitOfWork, session: RelayActor, email: Email, seen: dict[str, Individual | None]
 ) -> Individual | None:
     """The contact with this email, looked up once per ``seen``."""
     key = email.value.lower()

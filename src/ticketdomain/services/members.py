@@ -5,12 +5,14 @@ from __future__ import annotations
 import attrs
 
 from ticketdomain.core.contacts import Individual, clean_name
-from ticketdomain.core.errors import ForeignResourceError, MemberAccessDeniedError, NotFoundError
+from ticketdomain.core.errors import ForeignResourceError, NotFoundError
+from ticketdomain.core.identity import MemberActor
 from ticketdomain.core.sales import Ticket, TicketState, check_ticket_ids
 from ticketdomain.ports.storage import UnitOfWork
 from ticketdomain.services import commands as c
 from ticketdomain.services import results as r
-from ticketdomain.services._context import Adapters
+from ticketdomain.services._auth import Authenticator
+from ticketdomain.services._context import Adapters, need
 from ticketdomain.services._tickets import Labels, render, require_payable
 
 
@@ -22,31 +24,18 @@ class MemberService:
 
     adapters: Adapters
 
-    def _member(self, uow: UnitOfWork, session: r.MemberSession) -> Individual:
-        member = uow.individuals.get(session.individual_id)
-        if member is None or member.institution_id != session.institution_id:
-            raise MemberAccessDeniedError(
-                "No such individual in this institution.", individual_id=session.individual_id
-            )
-        return member
+    @property
+    def _auth(self) -> Authenticator:
+        return Authenticator(self.adapters)
 
-    def login_member(self, command: c.LoginMember) -> r.MemberSession:
-        """Open the session of an individual the host has authenticated.
-
-        Raises ``MemberAccessDeniedError`` for an unknown individual.
-        """
-        with self.adapters.storage.unit_of_work() as uow:
-            member = uow.individuals.get(command.individual_id)
-            if member is None:
-                raise MemberAccessDeniedError(
-                    "No such individual.", individual_id=command.individual_id
-                )
-            return r.MemberSession(member.id, member.institution_id)
+    def _member(self, uow: UnitOfWork, session: MemberActor) -> Individual:
+        # The Authenticator loaded this individual in this unit of work already.
+        return need(uow.individuals.get(session.individual_id), "individual", session.individual_id)
 
     def list_member_tickets(self, command: c.ListMemberTickets) -> tuple[r.MemberTicketView, ...]:
         """The tickets assigned to the member, cancelled ones included (shown as such)."""
-        with self.adapters.storage.unit_of_work() as uow:
-            member = self._member(uow, command.session)
+        with self._auth.member(command) as (uow, session):
+            member = self._member(uow, session)
             labels = Labels(uow)
             views = []
             for ticket in uow.tickets.for_holder(member.id):
@@ -74,9 +63,9 @@ class MemberService:
         ``StateTransitionError`` for a controlled or cancelled ticket, ``OrderNotSettledError``
         where the sales point admits only settled orders, ``NameInvalidError``.
         """
-        ids = check_ticket_ids(command.ticket_ids)
-        with self.adapters.storage.unit_of_work() as uow:
-            member = self._member(uow, command.session)
+        with self._auth.member(command) as (uow, session):
+            ids = check_ticket_ids(command.ticket_ids)
+            member = self._member(uow, session)
             beneficiary = (
                 clean_name(command.beneficiary, "beneficiary")
                 if command.beneficiary is not None
@@ -115,8 +104,8 @@ class MemberService:
 
     def set_marketing_consent(self, command: c.SetMarketingConsent) -> r.IndividualView:
         """Record whether the member agrees to hear from the organization later."""
-        with self.adapters.storage.unit_of_work() as uow:
-            member = self._member(uow, command.session)
+        with self._auth.member(command) as (uow, session):
+            member = self._member(uow, session)
             member.marketing_consent = command.consent
             uow.individuals.update(member)
             uow.commit()

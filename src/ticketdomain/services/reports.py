@@ -12,12 +12,12 @@ from ticketdomain.core.sales import OrderState
 from ticketdomain.core.setup import Function
 from ticketdomain.services import commands as c
 from ticketdomain.services import results as r
+from ticketdomain.services._auth import Authenticator, organization_for
 from ticketdomain.services._context import (
     Adapters,
     authorize_relay,
     line_description,
     need,
-    organization_of,
 )
 from ticketdomain.services._tickets import Labels
 
@@ -38,23 +38,26 @@ def _totals(
 class ReportService:
     adapters: Adapters
 
+    @property
+    def _auth(self) -> Authenticator:
+        return Authenticator(self.adapters)
+
     def sales_report(self, command: c.ViewSalesReport) -> r.SalesReport:
         """One row per order line of the structure's orders placed in the period, with totals
         per performance, tariff and relay (cancelled orders are listed, not totalled).
 
         Raises ``FunctionDisabledError`` where the sales report function is off.
         """
-        session = command.session
-        if (
-            command.period_from is not None
-            and command.period_until is not None
-            and command.period_until <= command.period_from
-        ):
-            raise PeriodInvalidError("The period ends before it starts.")
-        for bound in (command.period_from, command.period_until):
-            if bound is not None and bound.tzinfo is None:
-                raise PeriodInvalidError("Period bounds need a time zone.")
-        with self.adapters.storage.unit_of_work() as uow:
+        with self._auth.relay(command) as (uow, session):
+            if (
+                command.period_from is not None
+                and command.period_until is not None
+                and command.period_until <= command.period_from
+            ):
+                raise PeriodInvalidError("The period ends before it starts.")
+            for bound in (command.period_from, command.period_until):
+                if bound is not None and bound.tzinfo is None:
+                    raise PeriodInvalidError("Period bounds need a time zone.")
             sales_point, _ = authorize_relay(uow, session)
             sales_point.require(Function.SALES_REPORT)
             organization = need(
@@ -126,8 +129,8 @@ class ReportService:
     def export_beneficiaries(self, command: c.ExportBeneficiaries) -> r.BeneficiariesExport:
         """The individuals the organization's tickets were distributed to, per performance and
         distributing structure, with their consent to marketing (``to_csv()`` for a file)."""
-        with self.adapters.storage.unit_of_work() as uow:
-            organization = organization_of(uow, command.operator)
+        with self._auth.operator(command) as (uow, operator):
+            organization = organization_for(uow, operator, command, command.organization_id)
             if command.performance_id is not None:
                 performance = uow.performances.get(command.performance_id)
                 if performance is None or performance.organization_id != organization.id:

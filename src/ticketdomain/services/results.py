@@ -22,6 +22,17 @@ from ticketdomain.core.catalog import (
 )
 from ticketdomain.core.contacts import ContactRole, Individual, Structure
 from ticketdomain.core.distribution import spreadsheet_safe
+from ticketdomain.core.identity import (
+    Actor,
+    ActorKind,
+    ApiKey,
+    Gate,
+    MemberActor,
+    Operator,
+    OperatorActor,
+    Permission,
+    RelayActor,
+)
 from ticketdomain.core.invoices import Invoice, InvoiceKind
 from ticketdomain.core.money import Money
 from ticketdomain.core.quotas import Quota
@@ -47,42 +58,139 @@ from ticketdomain.core.setup import (
     SalesPoint,
 )
 
-# --- sessions -------------------------------------------------------------------------------
+# --- identity -------------------------------------------------------------------------------
 
 
 @attrs.frozen
-class RelaySession:
-    """A relay logged into a sales point; passed to every later call of that relay."""
+class SessionView:
+    """A session just opened: pass ``token`` with every later command, and keep it secret
+    (the library stores only its digest and cannot show it again)."""
 
-    relay_id: str
-    structure_id: str
-    sales_point_id: str
-    organization_id: str
+    token: str = attrs.field(repr=False)
+    actor_kind: ActorKind
+    actor_id: str
+    expires_at: datetime
+    sales_point_id: str | None = None
+
+
+@attrs.frozen
+class ActorView:
+    """Who a token stands for, as loaded from storage."""
+
+    kind: ActorKind
+    id: str
+    institution_id: str | None
+    organization_id: str | None
+    structure_id: str | None
+    sales_point_id: str | None
+
+    @classmethod
+    def of(cls, actor: Actor) -> ActorView:
+        if isinstance(actor, OperatorActor):
+            return cls(actor.kind, actor.operator_id, actor.institution_id, None, None, None)
+        if isinstance(actor, RelayActor):
+            return cls(
+                actor.kind,
+                actor.relay_id,
+                actor.institution_id,
+                actor.organization_id,
+                actor.structure_id,
+                actor.sales_point_id,
+            )
+        if isinstance(actor, MemberActor):
+            return cls(actor.kind, actor.individual_id, actor.institution_id, None, None, None)
+        return cls(actor.kind, actor.gate_id, None, actor.organization_id, None, None)
+
+
+@attrs.frozen
+class LoginLinkRequested:
+    """The same answer whether a link was mailed or not: the caller learns nothing."""
+
+    email: str
+
+
+@attrs.frozen
+class SessionClosed:
+    revoked_sessions: int
+
+
+@attrs.frozen
+class OperatorView:
+    id: str
     institution_id: str
+    first_name: str
+    last_name: str
+    email: str
+    permissions: frozenset[Permission]
+    organization_ids: frozenset[str] | None
+    active: bool
+
+    @classmethod
+    def of(cls, item: Operator) -> OperatorView:
+        return cls(
+            item.id,
+            item.institution_id,
+            item.name.first,
+            item.name.last,
+            item.email.value,
+            item.permissions,
+            item.organization_ids,
+            item.active,
+        )
 
 
 @attrs.frozen
-class OperatorSession:
-    """The back office of one organization."""
+class Bootstrapped:
+    """An institution and its first operator, made by the host's trusted bootstrap call."""
 
+    institution: InstitutionView
+    operator: OperatorView
+
+
+@attrs.frozen
+class ApiKeyIssued:
+    """A new API key: ``token`` is shown this once and never again."""
+
+    key_id: str
+    token: str = attrs.field(repr=False)
+    actor_kind: ActorKind
+    actor_id: str
+    label: str
+
+
+@attrs.frozen
+class ApiKeyView:
+    key_id: str
+    actor_kind: ActorKind
+    actor_id: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, item: ApiKey) -> ApiKeyView:
+        return cls(
+            item.id, item.actor_kind, item.actor_id, item.label, item.created_at, item.revoked_at
+        )
+
+
+@attrs.frozen
+class GateView:
+    id: str
     organization_id: str
-    operator: str
+    name: str
+    performance_ids: frozenset[str] | None
+    active: bool
+
+    @classmethod
+    def of(cls, item: Gate) -> GateView:
+        return cls(item.id, item.organization_id, item.name, item.performance_ids, item.active)
 
 
 @attrs.frozen
-class MemberSession:
-    """An individual logged into the individual space (authenticated by the host)."""
-
-    individual_id: str
-    institution_id: str
-
-
-@attrs.frozen
-class GateSession:
-    """An access-control device of one organization, at a named gate."""
-
-    organization_id: str
-    gate: str
+class GateRegistered:
+    gate: GateView
+    key: ApiKeyIssued
 
 
 # --- set-up ---------------------------------------------------------------------------------

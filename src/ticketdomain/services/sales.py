@@ -14,9 +14,11 @@ from ticketdomain.core.errors import (
     NotFoundError,
     OrderNotSettledError,
     PaymentDetailsError,
+    QuantityInvalidError,
     SalesPointAccessDeniedError,
     StateTransitionError,
 )
+from ticketdomain.core.identity import ActorKind, LinkPurpose, RelayActor
 from ticketdomain.core.mail import MailMessage
 from ticketdomain.core.quotas import available
 from ticketdomain.core.sales import (
@@ -35,6 +37,7 @@ from ticketdomain.ports.payment import CardPayment
 from ticketdomain.ports.storage import UnitOfWork
 from ticketdomain.services import commands as c
 from ticketdomain.services import results as r
+from ticketdomain.services._auth import Authenticator, require_organization
 from ticketdomain.services._context import (
     Adapters,
     ResolvedLine,
@@ -42,15 +45,14 @@ from ticketdomain.services._context import (
     conditions_for,
     find_or_create_contact,
     need,
-    organization_of,
     own,
     profile_for,
     quota_levels,
     resolve_lines,
-    same_organization,
     take_places,
 )
 from ticketdomain.services._tickets import Labels, order_payable, render
+from ticketdomain.services.identity import issue_link
 
 
 @attrs.frozen
@@ -78,47 +80,17 @@ class SalesService:
 
     adapters: Adapters
 
+    @property
+    def _auth(self) -> Authenticator:
+        return Authenticator(self.adapters)
+
     # --- login and catalog ------------------------------------------------------------------
-
-    def login_relay(self, command: c.LoginRelay) -> r.RelaySession:
-        """Open a relay's session on a sales point.
-
-        Raises ``SalesPointAccessDeniedError`` for anyone who is not a relay of a structure
-        authorized there (unknown ids included, so that ids cannot be probed).
-        """
-        with self.adapters.storage.unit_of_work() as uow:
-            sales_point = uow.sales_points.get(command.sales_point_id)
-            relay = uow.individuals.get(command.relay_id)
-            if (
-                sales_point is None
-                or relay is None
-                or relay.structure_id is None
-                or not relay.is_relay
-                or not sales_point.is_authorized(relay.structure_id)
-            ):
-                raise SalesPointAccessDeniedError(
-                    "Only relays of a structure authorized on this sales point may log in.",
-                    relay_id=command.relay_id,
-                    sales_point_id=command.sales_point_id,
-                )
-            organization = need(
-                uow.organizations.get(sales_point.organization_id),
-                "organization",
-                sales_point.organization_id,
-            )
-            return r.RelaySession(
-                relay_id=relay.id,
-                structure_id=relay.structure_id,
-                sales_point_id=sales_point.id,
-                organization_id=organization.id,
-                institution_id=organization.institution_id,
-            )
 
     def view_catalog(self, command: c.ViewCatalog) -> r.CatalogView:
         """What the sales point sells, with the places still available per performance."""
         now = self.adapters.clock.now()
-        with self.adapters.storage.unit_of_work() as uow:
-            sales_point, _ = authorize_relay(uow, command.session)
+        with self._auth.relay(command) as (uow, session):
+            sales_point, _ = authorize_relay(uow, session)
             profile = profile_for(uow, sales_point)
             products = uow.products.for_organization(sales_point.organization_id)
             entries: list[r.CatalogEntry] = []
@@ -174,13 +146,13 @@ class SalesService:
         ``CardDeclinedError``, ``DocumentTypeError``, ``DocumentTooLargeError``,
         ``EmailInvalidError``, ``FunctionDisabledError``, ``SalesPointAccessDeniedError``…
         """
-        lines = check_lines(command.lines)
-        with self.adapters.storage.unit_of_work() as uow:
-            sales_point, relay = authorize_relay(uow, command.session)
+        with self._auth.relay(command) as (uow, session):
+            lines = check_lines(command.lines)
+            sales_point, relay = authorize_relay(uow, session)
             sale = _Sale(
                 sales_point=sales_point,
-                structure_id=command.session.structure_id,
-                institution_id=command.session.institution_id,
+                structure_id=session.structure_id,
+                institution_id=session.institution_id,
                 placed_by=relay.id,
                 by_operator=False,
                 payment_method=command.payment_method,
@@ -195,28 +167,28 @@ class SalesService:
     def place_order_for_structure(self, command: c.PlaceOrderForStructure) -> r.OrderView:
         """An operator's order on behalf of a structure (by phone); same checks as a relay's,
         except that the operator may always name the purchasing contact."""
-        lines = check_lines(command.lines)
-        with self.adapters.storage.unit_of_work() as uow:
-            organization = organization_of(uow, command.operator)
+        with self._auth.operator(command) as (uow, operator):
+            lines = check_lines(command.lines)
             sales_point = need(
                 uow.sales_points.get(command.sales_point_id), "sales_point", command.sales_point_id
             )
-            same_organization(
-                command.operator, sales_point.organization_id, "sales_point", sales_point.id
+            require_organization(
+                uow, operator, command, sales_point.organization_id, "sales_point", sales_point.id
             )
-            structure = need(
-                uow.structures.get(command.structure_id), "structure", command.structure_id
+            organization = need(
+                uow.organizations.get(sales_point.organization_id),
+                "organization",
+                sales_point.organization_id,
             )
-            if structure.institution_id != organization.institution_id:
-                raise SalesPointAccessDeniedError(
-                    "This structure is a contact of another institution.",
-                    structure_id=structure.id,
-                )
+            structure = uow.structures.get(command.structure_id)
+            if structure is None or structure.institution_id != organization.institution_id:
+                # Another institution's structure is reported as unknown.
+                raise NotFoundError("structure", command.structure_id)
             sale = _Sale(
                 sales_point=sales_point,
                 structure_id=structure.id,
                 institution_id=organization.institution_id,
-                placed_by=command.operator.operator,
+                placed_by=operator.operator_id,
                 by_operator=True,
                 payment_method=command.payment_method,
                 delivery_mode=command.delivery_mode,
@@ -340,18 +312,17 @@ class SalesService:
 
     def list_orders(self, command: c.ListOrders) -> tuple[r.OrderView, ...]:
         """Every order of the relay's structure with this organization, oldest first."""
-        session = command.session
-        with self.adapters.storage.unit_of_work() as uow:
+        with self._auth.relay(command) as (uow, session):
             authorize_relay(uow, session)
             orders = uow.orders.for_structure(session.organization_id, session.structure_id)
             return tuple(r.OrderView.of(order, uow.tickets.for_order(order.id)) for order in orders)
 
     def view_order(self, command: c.ViewOrder) -> r.OrderView:
-        with self.adapters.storage.unit_of_work() as uow:
-            order = self._own_order(uow, command.session, command.order_id)
+        with self._auth.relay(command) as (uow, session):
+            order = self._own_order(uow, session, command.order_id)
             return r.OrderView.of(order, uow.tickets.for_order(order.id))
 
-    def _own_order(self, uow: UnitOfWork, session: r.RelaySession, order_id: str) -> Order:
+    def _own_order(self, uow: UnitOfWork, session: RelayActor, order_id: str) -> Order:
         authorize_relay(uow, session)
         order = need(uow.orders.get(order_id), "order", order_id)
         if order.organization_id != session.organization_id:
@@ -364,9 +335,9 @@ class SalesService:
     def request_option(self, command: c.RequestOption) -> r.OptionView:
         """Ask for places without taking any quota; the operator grants or declines."""
         now = self.adapters.clock.now()
-        lines = check_lines(command.lines)
-        with self.adapters.storage.unit_of_work() as uow:
-            sales_point, relay = authorize_relay(uow, command.session)
+        with self._auth.relay(command) as (uow, session):
+            lines = check_lines(command.lines)
+            sales_point, relay = authorize_relay(uow, session)
             sales_point.require(Function.OPTIONS)
             resolved = resolve_lines(uow, sales_point, lines, now)
             first_start = min(item.performance.starts_at for item in resolved)
@@ -374,7 +345,7 @@ class SalesService:
                 id=self.adapters.ids.new_id("option"),
                 organization_id=sales_point.organization_id,
                 sales_point_id=sales_point.id,
-                structure_id=command.session.structure_id,
+                structure_id=session.structure_id,
                 relay_id=relay.id,
                 lines=lines,
                 requested_at=now,
@@ -388,11 +359,13 @@ class SalesService:
         """Turn an option into a reservation; refused with ``QuotaExhaustedError`` (the option
         stays requested) when the quota does not allow it."""
         now = self.adapters.clock.now()
-        with self.adapters.storage.unit_of_work() as uow:
+        with self._auth.operator(command) as (uow, operator):
             option = need(
                 uow.options.get_for_update(command.option_id), "option", command.option_id
             )
-            same_organization(command.operator, option.organization_id, "option", option.id)
+            require_organization(
+                uow, operator, command, option.organization_id, "option", option.id
+            )
             sales_point = need(
                 uow.sales_points.get(option.sales_point_id), "sales_point", option.sales_point_id
             )
@@ -411,11 +384,13 @@ class SalesService:
 
     def decline_option(self, command: c.DeclineOption) -> r.OptionView:
         now = self.adapters.clock.now()
-        with self.adapters.storage.unit_of_work() as uow:
+        with self._auth.operator(command) as (uow, operator):
             option = need(
                 uow.options.get_for_update(command.option_id), "option", command.option_id
             )
-            same_organization(command.operator, option.organization_id, "option", option.id)
+            require_organization(
+                uow, operator, command, option.organization_id, "option", option.id
+            )
             option.decline(now)
             uow.options.update(option)
             uow.commit()
@@ -424,14 +399,14 @@ class SalesService:
     def place_reservation(self, command: c.PlaceReservation) -> r.ReservationView:
         """Hold places from the quota, unpaid, until the deadline rule of the sales point."""
         now = self.adapters.clock.now()
-        lines = check_lines(command.lines)
-        with self.adapters.storage.unit_of_work() as uow:
-            sales_point, relay = authorize_relay(uow, command.session)
+        with self._auth.relay(command) as (uow, session):
+            lines = check_lines(command.lines)
+            sales_point, relay = authorize_relay(uow, session)
             sales_point.require(Function.OPTIONS)
             resolved = resolve_lines(uow, sales_point, lines, now)
             take_places(uow, sales_point, lines, now)
             reservation = self._new_reservation(
-                sales_point, command.session.structure_id, relay.id, lines, resolved, now
+                sales_point, session.structure_id, relay.id, lines, resolved, now
             )
             uow.reservations.add(reservation)
             uow.commit()
@@ -466,9 +441,9 @@ class SalesService:
 
     def release_reservation(self, command: c.ReleaseReservation) -> r.ReservationView:
         now = self.adapters.clock.now()
-        with self.adapters.storage.unit_of_work() as uow:
-            authorize_relay(uow, command.session)
-            reservation = self._own_reservation(uow, command.session, command.reservation_id)
+        with self._auth.relay(command) as (uow, session):
+            authorize_relay(uow, session)
+            reservation = self._own_reservation(uow, session, command.reservation_id)
             reservation.release(now)
             uow.reservations.update(reservation)
             uow.commit()
@@ -476,9 +451,9 @@ class SalesService:
 
     def confirm_reservation(self, command: c.ConfirmReservation) -> r.OrderView:
         """Turn a live reservation into an order; its places are already held."""
-        with self.adapters.storage.unit_of_work() as uow:
-            sales_point, relay = authorize_relay(uow, command.session)
-            reservation = self._own_reservation(uow, command.session, command.reservation_id)
+        with self._auth.relay(command) as (uow, session):
+            sales_point, relay = authorize_relay(uow, session)
+            reservation = self._own_reservation(uow, session, command.reservation_id)
             if reservation.sales_point_id != sales_point.id:
                 raise SalesPointAccessDeniedError(
                     "This reservation was made on another sales point.",
@@ -488,8 +463,8 @@ class SalesService:
             reservation.require_live("confirm", now)
             sale = _Sale(
                 sales_point=sales_point,
-                structure_id=command.session.structure_id,
-                institution_id=command.session.institution_id,
+                structure_id=session.structure_id,
+                institution_id=session.institution_id,
                 placed_by=relay.id,
                 by_operator=False,
                 payment_method=command.payment_method,
@@ -502,7 +477,7 @@ class SalesService:
             return self._sell(uow, sale, reservation.lines, reservation=reservation)
 
     def _own_reservation(
-        self, uow: UnitOfWork, session: r.RelaySession, reservation_id: str
+        self, uow: UnitOfWork, session: RelayActor, reservation_id: str
     ) -> Reservation:
         """The session's reservation, locked (callers have authorized the relay)."""
         reservation = need(
@@ -514,20 +489,29 @@ class SalesService:
         return reservation
 
     def list_reservations(self, command: c.ListReservations) -> tuple[r.ReservationView, ...]:
-        with self.adapters.storage.unit_of_work() as uow:
-            authorize_relay(uow, command.session)
-            found = uow.reservations.for_structure(command.session.structure_id)
+        with self._auth.relay(command) as (uow, session):
+            authorize_relay(uow, session)
+            found = uow.reservations.for_structure(session.structure_id)
         return tuple(
             r.ReservationView.of(item)
             for item in found
-            if item.organization_id == command.session.organization_id
+            if item.organization_id == session.organization_id
         )
 
     def process_due_expiries(self, command: c.ProcessDueExpiries) -> r.ExpiriesProcessed:
         """Lapse the options and expire the reservations whose time has come (a clock-driven
-        job; availability already ignores them from their deadline on)."""
+        job; availability already ignores them from their deadline on).
+
+        A maintenance job over the whole storage, as ``DispatchMail``: it applies what the clock
+        already decided, so whichever operator runs it changes nothing anyone chose. Raises
+        ``QuantityInvalidError`` for a limit out of 1 to 10000.
+        """
         now = self.adapters.clock.now()
-        with self.adapters.storage.unit_of_work() as uow:
+        with self._auth.operator(command) as (uow, _):
+            if not 1 <= command.limit <= 10_000:
+                raise QuantityInvalidError(
+                    "Process 1 to 10000 expiries at a time.", limit=command.limit
+                )
             lapsed = []
             for option in uow.options.due(now, command.limit):
                 option.lapse(now)
@@ -547,8 +531,8 @@ class SalesService:
         """Print@home: the order's tickets in one document; printing again revokes the barcodes
         already printed and issues new ones. Refused while the order is unsettled where the
         sales point does not admit before settlement."""
-        with self.adapters.storage.unit_of_work() as uow:
-            order = self._own_order(uow, command.session, command.order_id)
+        with self._auth.relay(command) as (uow, session):
+            order = self._own_order(uow, session, command.order_id)
             if order.delivery_mode is not DeliveryMode.PRINT_AT_HOME:
                 raise FunctionDisabledError(
                     "This order is not delivered by print@home.", order_id=order.id
@@ -585,8 +569,8 @@ class SalesService:
         """Assign the order's tickets still in stock to the client's online account (the
         client is found by email or created) and queue the mail that tells the client."""
         now = self.adapters.clock.now()
-        with self.adapters.storage.unit_of_work() as uow:
-            order = self._own_order(uow, command.session, command.order_id)
+        with self._auth.relay(command) as (uow, session):
+            order = self._own_order(uow, session, command.order_id)
             sales_point = need(
                 uow.sales_points.get(order.sales_point_id), "sales_point", order.sales_point_id
             )
@@ -601,7 +585,7 @@ class SalesService:
                     "This order has no ticket left to transfer.", id=order.id, action="transfer"
                 )
             client = find_or_create_contact(
-                uow, self.adapters.ids, command.session.institution_id, command.client
+                uow, self.adapters.ids, session.institution_id, command.client
             )
             for ticket in tickets:
                 ticket.assign(client.id)
@@ -609,6 +593,7 @@ class SalesService:
             organization = need(
                 uow.organizations.get(order.organization_id), "organization", order.organization_id
             )
+            link = issue_link(uow, self.adapters, client, ActorKind.MEMBER, LinkPurpose.INVITATION)
             message = MailMessage(
                 id=self.adapters.ids.new_id("mail"),
                 to=client.email,
@@ -616,8 +601,8 @@ class SalesService:
                 body=(
                     f"Hello {client.name.first},\n\n"
                     f"{len(tickets)} ticket(s) of order {order.id} were transferred to your "
-                    f"online account. Log in to your personal space to print them.\n\n"
-                    f"{organization.name}"
+                    f"online account. Log in to your personal space to print them (this link "
+                    f"works once):\n{link}\n\n{organization.name}"
                 ),
             )
             uow.outbox.add(message, now)

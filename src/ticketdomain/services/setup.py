@@ -5,18 +5,25 @@ from __future__ import annotations
 import attrs
 
 from ticketdomain.core.catalog import Activity, CatalogProfile, Performance, Product, Tariff
-from ticketdomain.core.errors import CurrencyMismatchError, SetupInvalidError
+from ticketdomain.core.errors import CurrencyMismatchError, NotFoundError, SetupInvalidError
+from ticketdomain.core.identity import OperatorActor
 from ticketdomain.core.money import VatRate
 from ticketdomain.core.quotas import Quota
 from ticketdomain.core.setup import (
-    Institution,
     Organization,
     SalesChannel,
     SalesPoint,
     SalesPointPolicy,
 )
+from ticketdomain.ports.storage import UnitOfWork
 from ticketdomain.services import commands as c
 from ticketdomain.services import results as r
+from ticketdomain.services._auth import (
+    Authenticator,
+    organization_for,
+    require_institution_wide,
+    require_organization,
+)
 from ticketdomain.services._context import Adapters, need
 
 
@@ -29,21 +36,40 @@ class SetupService:
 
     adapters: Adapters
 
-    def create_institution(self, command: c.CreateInstitution) -> r.InstitutionView:
-        with self.adapters.storage.unit_of_work() as uow:
-            item = Institution(self.adapters.ids.new_id("institution"), command.name)
-            uow.institutions.add(item)
-            uow.commit()
-        return r.InstitutionView.of(item)
+    @property
+    def _auth(self) -> Authenticator:
+        return Authenticator(self.adapters)
+
+    def _sales_point(
+        self, uow: UnitOfWork, operator: OperatorActor, command: object, id: str
+    ) -> SalesPoint:
+        item = need(uow.sales_points.get_for_update(id), "sales_point", id)
+        require_organization(uow, operator, command, item.organization_id, "sales_point", id)
+        return item
+
+    def _activity(
+        self, uow: UnitOfWork, operator: OperatorActor, command: object, id: str
+    ) -> Activity:
+        item = need(uow.activities.get(id), "activity", id)
+        require_organization(uow, operator, command, item.organization_id, "activity", id)
+        return item
+
+    def _channel(self, uow: UnitOfWork, operator: OperatorActor, id: str) -> SalesChannel:
+        item = uow.channels.get(id)
+        if item is None or item.institution_id != operator.institution_id:
+            raise NotFoundError("sales_channel", id)
+        return item
 
     def create_organization(self, command: c.CreateOrganization) -> r.OrganizationView:
-        with self.adapters.storage.unit_of_work() as uow:
-            need(
-                uow.institutions.get(command.institution_id), "institution", command.institution_id
-            )
+        """An organization of the operator's institution (an operator of every organization).
+
+        Raises ``PermissionMissingError`` for an operator of some organizations only.
+        """
+        with self._auth.operator(command) as (uow, operator):
+            require_institution_wide(operator, command)
             item = Organization(
                 self.adapters.ids.new_id("organization"),
-                command.institution_id,
+                operator.institution_id,
                 command.name,
                 command.currency,
             )
@@ -52,13 +78,15 @@ class SetupService:
         return r.OrganizationView.of(item)
 
     def create_sales_channel(self, command: c.CreateSalesChannel) -> r.SalesChannelView:
-        with self.adapters.storage.unit_of_work() as uow:
-            need(
-                uow.institutions.get(command.institution_id), "institution", command.institution_id
-            )
+        """A channel of the operator's institution (an operator of every organization).
+
+        Raises ``PermissionMissingError`` for an operator of some organizations only.
+        """
+        with self._auth.operator(command) as (uow, operator):
+            require_institution_wide(operator, command)
             item = SalesChannel(
                 self.adapters.ids.new_id("channel"),
-                command.institution_id,
+                operator.institution_id,
                 command.name,
                 command.kind,
             )
@@ -67,17 +95,9 @@ class SetupService:
         return r.SalesChannelView.of(item)
 
     def create_sales_point(self, command: c.CreateSalesPoint) -> r.SalesPointView:
-        with self.adapters.storage.unit_of_work() as uow:
-            organization = need(
-                uow.organizations.get(command.organization_id),
-                "organization",
-                command.organization_id,
-            )
-            channel = need(
-                uow.channels.get(command.channel_id), "sales_channel", command.channel_id
-            )
-            if channel.institution_id != organization.institution_id:
-                raise SetupInvalidError("The channel belongs to another institution.")
+        with self._auth.operator(command) as (uow, operator):
+            organization = organization_for(uow, operator, command, command.organization_id)
+            channel = self._channel(uow, operator, command.channel_id)
             if command.max_document_bytes < 1:
                 raise SetupInvalidError("max_document_bytes must be positive.")
             item = SalesPoint(
@@ -101,12 +121,8 @@ class SetupService:
         return r.SalesPointView.of(item)
 
     def set_sales_point_functions(self, command: c.SetSalesPointFunctions) -> r.SalesPointView:
-        with self.adapters.storage.unit_of_work() as uow:
-            item = need(
-                uow.sales_points.get_for_update(command.sales_point_id),
-                "sales_point",
-                command.sales_point_id,
-            )
+        with self._auth.operator(command) as (uow, operator):
+            item = self._sales_point(uow, operator, command, command.sales_point_id)
             item.functions = frozenset(command.functions)
             uow.sales_points.update(item)
             uow.commit()
@@ -115,12 +131,8 @@ class SetupService:
     def set_admission_policy(self, command: c.SetAdmissionPolicy) -> r.SalesPointView:
         """Change the sales point's "admit before settlement" policy; gates and printing
         apply it from the next call on, to tickets already printed too."""
-        with self.adapters.storage.unit_of_work() as uow:
-            item = need(
-                uow.sales_points.get_for_update(command.sales_point_id),
-                "sales_point",
-                command.sales_point_id,
-            )
+        with self._auth.operator(command) as (uow, operator):
+            item = self._sales_point(uow, operator, command, command.sales_point_id)
             item.policy = attrs.evolve(
                 item.policy, admit_before_settlement=bool(command.admit_before_settlement)
             )
@@ -129,38 +141,40 @@ class SetupService:
         return r.SalesPointView.of(item)
 
     def authorize_structure(self, command: c.AuthorizeStructure) -> r.SalesPointView:
-        """Every relay of the structure may log in on the sales point from now on."""
-        with self.adapters.storage.unit_of_work() as uow:
-            item = need(
-                uow.sales_points.get_for_update(command.sales_point_id),
-                "sales_point",
-                command.sales_point_id,
-            )
-            need(uow.structures.get(command.structure_id), "structure", command.structure_id)
+        """Every relay of the structure may log in on the sales point from now on.
+
+        Raises ``NotFoundError`` for a sales point or a structure not the operator's (another
+        institution's structure included).
+        """
+        with self._auth.operator(command) as (uow, operator):
+            item = self._sales_point(uow, operator, command, command.sales_point_id)
+            structure = uow.structures.get(command.structure_id)
+            if structure is None or structure.institution_id != operator.institution_id:
+                raise NotFoundError("structure", command.structure_id)
             item.authorize(command.structure_id)
             uow.sales_points.update(item)
             uow.commit()
         return r.SalesPointView.of(item)
 
     def revoke_structure(self, command: c.RevokeStructure) -> r.SalesPointView:
-        with self.adapters.storage.unit_of_work() as uow:
-            item = need(
-                uow.sales_points.get_for_update(command.sales_point_id),
-                "sales_point",
-                command.sales_point_id,
-            )
+        """Withdraw the authorization; the structure's relays' sessions on the sales point end
+        at once. Raises ``NotFoundError``."""
+        with self._auth.operator(command) as (uow, operator):
+            item = self._sales_point(uow, operator, command, command.sales_point_id)
             item.revoke(command.structure_id)
             uow.sales_points.update(item)
+            relays = [
+                person.id
+                for person in uow.individuals.search(command.structure_id, "", 10**6)
+                if person.is_relay
+            ]
+            uow.sessions.revoke_for_relays(relays, item.id, self.adapters.clock.now())
             uow.commit()
         return r.SalesPointView.of(item)
 
     def create_activity(self, command: c.CreateActivity) -> r.ActivityView:
-        with self.adapters.storage.unit_of_work() as uow:
-            need(
-                uow.organizations.get(command.organization_id),
-                "organization",
-                command.organization_id,
-            )
+        with self._auth.operator(command) as (uow, operator):
+            organization_for(uow, operator, command, command.organization_id)
             item = Activity(
                 self.adapters.ids.new_id("activity"), command.organization_id, command.name
             )
@@ -169,10 +183,8 @@ class SetupService:
         return r.ActivityView.of(item)
 
     def create_performance(self, command: c.CreatePerformance) -> r.PerformanceView:
-        with self.adapters.storage.unit_of_work() as uow:
-            activity = need(
-                uow.activities.get(command.activity_id), "activity", command.activity_id
-            )
+        with self._auth.operator(command) as (uow, operator):
+            activity = self._activity(uow, operator, command, command.activity_id)
             item = Performance(
                 id=self.adapters.ids.new_id("performance"),
                 organization_id=activity.organization_id,
@@ -186,10 +198,8 @@ class SetupService:
         return r.PerformanceView.of(item)
 
     def create_product(self, command: c.CreateProduct) -> r.ProductView:
-        with self.adapters.storage.unit_of_work() as uow:
-            activity = need(
-                uow.activities.get(command.activity_id), "activity", command.activity_id
-            )
+        with self._auth.operator(command) as (uow, operator):
+            activity = self._activity(uow, operator, command, command.activity_id)
             item = Product(
                 id=self.adapters.ids.new_id("product"),
                 organization_id=activity.organization_id,
@@ -202,8 +212,11 @@ class SetupService:
         return r.ProductView.of(item)
 
     def create_tariff(self, command: c.CreateTariff) -> r.TariffView:
-        with self.adapters.storage.unit_of_work() as uow:
+        with self._auth.operator(command) as (uow, operator):
             product = need(uow.products.get(command.product_id), "product", command.product_id)
+            require_organization(
+                uow, operator, command, product.organization_id, "product", command.product_id
+            )
             organization = need(
                 uow.organizations.get(product.organization_id),
                 "organization",
@@ -229,12 +242,15 @@ class SetupService:
     def create_quota(self, command: c.CreateQuota) -> r.QuotaView:
         """Set places of a performance aside for a channel or a sales point; every level of the
         nesting (performance, channel, sales point) is a hard limit."""
-        with self.adapters.storage.unit_of_work() as uow:
+        with self._auth.operator(command) as (uow, operator):
             performance = need(
                 uow.performances.get(command.performance_id), "performance", command.performance_id
             )
+            require_organization(
+                uow, operator, command, performance.organization_id, "performance", performance.id
+            )
             if command.channel_id is not None:
-                need(uow.channels.get(command.channel_id), "sales_channel", command.channel_id)
+                self._channel(uow, operator, command.channel_id)
             if command.sales_point_id is not None:
                 sales_point = need(
                     uow.sales_points.get(command.sales_point_id),
@@ -265,21 +281,19 @@ class SetupService:
         return r.QuotaView.of(item)
 
     def set_catalog_profile(self, command: c.SetCatalogProfile) -> r.CatalogProfileView:
-        with self.adapters.storage.unit_of_work() as uow:
-            need(
-                uow.organizations.get(command.organization_id),
-                "organization",
-                command.organization_id,
-            )
+        with self._auth.operator(command) as (uow, operator):
+            organization_for(uow, operator, command, command.organization_id)
             if command.channel_id is not None:
-                need(uow.channels.get(command.channel_id), "sales_channel", command.channel_id)
+                self._channel(uow, operator, command.channel_id)
                 existing = uow.profiles.for_channel(command.organization_id, command.channel_id)
             elif command.sales_point_id is not None:
-                need(
+                sales_point = need(
                     uow.sales_points.get(command.sales_point_id),
                     "sales_point",
                     command.sales_point_id,
                 )
+                if sales_point.organization_id != command.organization_id:
+                    raise NotFoundError("sales_point", command.sales_point_id)
                 existing = uow.profiles.for_sales_point(command.sales_point_id)
             else:
                 raise SetupInvalidError("A profile belongs to a channel or to a sales point.")
@@ -291,6 +305,8 @@ class SetupService:
                 product = need(
                     uow.products.get(conditions.product_id), "product", conditions.product_id
                 )
+                if product.organization_id != command.organization_id:
+                    raise NotFoundError("product", conditions.product_id)
                 if product.activity_id not in command.activity_ids:
                     raise SetupInvalidError(
                         "A profiled product must belong to a profiled activity.",

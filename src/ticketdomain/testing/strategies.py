@@ -10,33 +10,44 @@ property tests. Hypothesis is a test dependency, so import this module from test
     def test_something(price): ...
 
 Every strategy draws valid objects unless its name says otherwise (``invalid_quantities``,
-``unrecognised_contents``).
+``unrecognised_contents``, ``hostile_json``). :func:`commands` draws any command of the public
+API within its documented limits, for tests at the boundary.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+import enum
+import types
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
+import attrs
 from hypothesis import strategies as st
 
-from ticketdomain.core.catalog import MAX_QUANTITY
+from ticketdomain.core.catalog import MAX_QUANTITY, ProductConditions
 from ticketdomain.core.contacts import Email, PersonName
-from ticketdomain.core.money import MAX_AMOUNT, Money, VatRate
+from ticketdomain.core.money import MAX_AMOUNT, Money, VatRate, minor_digits
 from ticketdomain.core.printing import PrintableTicket
 from ticketdomain.core.quotas import QuotaLevel
 from ticketdomain.core.sales import LineRequest, Order, OrderLine
 from ticketdomain.core.setup import DeliveryMode, PaymentMethod
+from ticketdomain.testing.fakes import TEST_CARDS
 
 __all__ = [
     "COMMON_VAT_RATES",
+    "HOSTILE_JSON",
     "amounts",
     "aware_datetimes",
+    "commands",
     "currencies",
     "document_contents",
     "email_addresses",
     "emails",
+    "hostile_json",
+    "id_kind",
     "invalid_quantities",
     "line_request_lists",
     "line_requests",
@@ -45,6 +56,7 @@ __all__ = [
     "order_lines",
     "orders",
     "person_names",
+    "plain_texts",
     "printable_tickets",
     "quantities",
     "quota_levels",
@@ -73,13 +85,18 @@ def currencies() -> st.SearchStrategy[str]:
 
 
 def amounts(
-    min_value: Decimal = Decimal("0"), max_value: Decimal = Decimal("10000")
+    min_value: Decimal = Decimal("0"), max_value: Decimal = Decimal("10000"), places: int = 2
 ) -> st.SearchStrategy[Decimal]:
-    """Decimal amounts in whole cents between the bounds (inclusive, within ``MAX_AMOUNT``)."""
+    """Decimal amounts with ``places`` decimals (whole cents by default) between the bounds
+    (inclusive, within ``MAX_AMOUNT``)."""
     if not -MAX_AMOUNT <= min_value <= max_value <= MAX_AMOUNT:
         raise ValueError("amounts() bounds must be ordered and within MAX_AMOUNT.")
     return st.decimals(
-        min_value=min_value, max_value=max_value, places=2, allow_nan=False, allow_infinity=False
+        min_value=min_value,
+        max_value=max_value,
+        places=places,
+        allow_nan=False,
+        allow_infinity=False,
     )
 
 
@@ -88,9 +105,14 @@ def money(
     min_value: Decimal = Decimal("0"),
     max_value: Decimal = Decimal("10000"),
 ) -> st.SearchStrategy[Money]:
-    """``Money`` in ``currency`` (any of :func:`currencies` when ``None``), in whole cents."""
+    """``Money`` in ``currency`` (any of :func:`currencies` when ``None``), with the currency's
+    decimals (whole cents, whole yen)."""
     codes = currencies() if currency is None else st.just(currency)
-    return st.builds(Money, amounts(min_value, max_value), codes)
+    return codes.flatmap(
+        lambda code: st.builds(
+            Money, amounts(min_value, max_value, minor_digits(code)), st.just(code)
+        )
+    )
 
 
 def vat_rates() -> st.SearchStrategy[VatRate]:
@@ -315,3 +337,321 @@ def printable_tickets(draw: st.DrawFn, currency: str = "EUR") -> PrintableTicket
         order_id=f"order-{number}",
         beneficiary=str(draw(person_names())),
     )
+
+
+# --- commands and hostile input -------------------------------------------------------------
+
+T = TypeVar("T")
+
+#: JSON values that broke front-end-facing code before: lone surrogates, NUL and other control
+#: characters, bidirectional overrides, homoglyphs, huge strings and numbers, non-finite and
+#: over-precise decimals, dates and durations out of any storage's range, and every JSON type
+HOSTILE_JSON: tuple[object, ...] = (
+    # text
+    "\ud800",
+    "ok\udfffok",
+    "\x00",
+    "Anne\x00Marie",
+    "\x07\x1b[31mred",
+    "two\nlines",
+    "\t",
+    "\x85\x9f",
+    "x" * 1_000_000,
+    "é" * 10_001,
+    "x" * 201,
+    "y" * 1025,
+    "\u0430dmin",  # Cyrillic a
+    "\u03a1\u0391\u03a5\u0399",  # Greek capitals that read as PAYI
+    "\uff54\uff49\uff43\uff4b\uff45\uff54",  # fullwidth "ticket"
+    "\u202egnp.exe",
+    "\u2066isolate\u2069",
+    "\ufeffbom",
+    "zero\u200bwidth",
+    "\uffff\U0010ffff",
+    "",
+    " ",
+    "%",
+    "%_%\\",
+    "'; DROP TABLE orders; --",
+    "../../etc/passwd",
+    "tds_" + "A" * 60,
+    # numbers
+    10**19,
+    -(10**19),
+    2**31,
+    2**31 - 1,
+    2**63,
+    -(2**63) - 1,
+    10**100,
+    -1,
+    0,
+    1.5,
+    -0.0,
+    1e308,
+    float("nan"),
+    float("inf"),
+    # decimals as text
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "sNaN",
+    "1e999999999",
+    "-1e-999999999",
+    "0.005",
+    "1E+30",
+    "0.0000001",
+    "12,50",
+    # dates and durations
+    "0001-01-01T00:00:00+00:00",
+    "9999-12-31T23:59:59+00:00",
+    "1969-12-31T23:59:59+00:00",
+    "2200-01-01T00:00:00+00:00",
+    "2026-01-05T09:00:00",
+    "2026-01-05T09:00:00+23:59",
+    "2026-02-30T09:00:00+00:00",
+    "P999999999D",
+    "P99999W",
+    "-P3660D",
+    "PT0.000001S",
+    "P0D",
+    10**12,
+    # other JSON types
+    True,
+    False,
+    None,
+    [],
+    {},
+    [None],
+    ["\ud800"],
+    [10**19],
+    ["x"] * 1001,
+    {"amount": "0.005", "currency": "CHF"},
+    {"amount": "NaN", "currency": "CHF"},
+    {"amount": "1e999999", "currency": "CHF"},
+    {"amount": 10**19, "currency": "CHF"},
+    {"amount": "1000000000.01", "currency": "CHF"},
+    {"amount": "-0.01", "currency": "CHF"},
+    {"amount": "12.50", "currency": "\ud800"},
+    {"amount": "12.50", "currency": "JPY"},
+    {"amount": "12.50", "currency": "CHF", "extra": 1},
+    {"performance_id": "\x00", "tariff_id": "t", "quantity": 10**19},
+    {"token": "\ud800"},
+    # bytes as base64
+    "AAAA",
+    "not base64!",
+    "QUFB" * 700_000,  # 2.1 MB decoded
+)
+
+
+def _hostile_json() -> st.SearchStrategy[object]:
+    any_text = st.text(st.characters(exclude_categories=()), max_size=20)
+    surrogates = st.text(st.characters(categories=["Cs"]), min_size=1, max_size=3)
+    scalars = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(),
+        any_text,
+        st.builds(lambda a, s, b: a + s + b, any_text, surrogates, any_text),
+    )
+    arbitrary = st.recursive(
+        scalars,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(any_text, inner, max_size=3),
+        max_leaves=6,
+    )
+    # Copies: a test may change what it draws (a list, a dict) without changing the corpus.
+    corpus = st.sampled_from(HOSTILE_JSON).map(copy.deepcopy)
+    return st.one_of(corpus, corpus, corpus, arbitrary)
+
+
+# Strategies are lazy: building this one at import costs nothing, and sharing it spares each
+# draw the work of building it again.
+_HOSTILE_JSON = _hostile_json()
+
+
+def hostile_json() -> st.SearchStrategy[object]:
+    """Values a front end should never send (:data:`HOSTILE_JSON`), and arbitrary JSON
+    with any code point, lone surrogates included."""
+    return _HOSTILE_JSON
+
+
+_PLAIN = st.characters(categories=["L", "N"], exclude_characters="\u0130\u0131") | st.sampled_from(
+    " -'._@"
+)
+
+
+def plain_texts(min_size: int = 1, max_size: int = 30) -> st.SearchStrategy[str]:
+    """Text every text field accepts: letters and digits of any script, spaces and a few
+    punctuation marks; no control character, surrogate or bidirectional override."""
+    return st.text(_PLAIN, min_size=min_size, max_size=max_size).filter(lambda t: t.strip())
+
+
+# Valid-looking values, drawn from small vocabularies: a text draw costs Hypothesis about a
+# millisecond, and a command has many text fields. Several scripts, accents and punctuation.
+_WORDS = (
+    "Opera",
+    "Zoë",
+    "Łódź 2",
+    "O'Brien",
+    "Jean-Luc",
+    "東京",
+    "Ωmega",
+    "Привет",
+    "شكرا",
+    "שלום",
+    "नमस्ते",
+    "ß.ø_æ",
+    "a",
+    "nestor",
+    "Dupont",
+    "42",
+    "x" * 100,
+)
+_PERSON_NAMES = ("Anne", "Zoë", "Jean-Luc", "O'Brien", "Müller", "Łukasz", "Иван", "李", "n" * 100)
+_EMAILS = ("anne@example.ch", "Zoe.Dupont@Example.ORG", "x+tag@sub.example.co.uk", "a@b.cd")
+_SECRETS = ("correct horse battery", "émojis 🎟️ okay", "tab\tand\nnewline ok", "p" * 1024)
+_NAMES = frozenset({"name", "first_name", "last_name", "venue", "beneficiary"})
+_PASSWORDS = frozenset({"password", "new_password", "current_password"})
+_ID_ALIASES = {"parent": "structure", "sub_structure": "structure", "member": "individual"}
+_ID_ALIASES |= {"key": "api_key"}
+_INT_RANGES = {
+    "quantity": (1, 10),
+    "capacity": (0, 500),
+    "limit": (1, 100),
+    "max_document_bytes": (1, 10**6),
+}
+_SOME_DAY = datetime(2025, 6, 1, tzinfo=UTC)
+_CONTENTS = (_PDF + b"1.7\n%%EOF", _PNG + b"\x00" * 8, _JPEG + b"\xe0", b"", b"\x00\xff" * 8)
+
+
+def id_kind(field: str) -> str | None:
+    """The kind of id a field names (``"ticket"`` for ``ticket_ids``), as ``SequentialIds``
+    counts them; ``None`` for a field that is no id."""
+    for suffix in ("_ids", "_id"):
+        if field.endswith(suffix):
+            kind = field[: -len(suffix)]
+            return _ID_ALIASES.get(kind, kind)
+    return None
+
+
+def _text_for(field: str, known: Mapping[str, Sequence[str]]) -> st.SearchStrategy[str]:
+    kind = id_kind(field)
+    if field in known:
+        return st.sampled_from(list(known[field]))
+    if kind is not None:
+        missing = st.just(f"{kind}-404")
+        pool = list(known.get(kind, ()))
+        return st.sampled_from(pool) | missing if pool else missing
+    if field == "email":
+        return st.sampled_from(_EMAILS)
+    if field in _NAMES:
+        return st.sampled_from(_PERSON_NAMES)
+    if field in _PASSWORDS:
+        return st.sampled_from(_SECRETS)
+    if field == "currency":
+        return currencies()
+    if field == "barcode":
+        return st.sampled_from(["BC000001", "BC000002", " BC000003 "])
+    if field == "token":
+        return st.sampled_from(sorted(TEST_CARDS))
+    return st.sampled_from(_WORDS)
+
+
+def _moments(low: int = 0, high: int = 2 * 366 * 24) -> st.SearchStrategy[datetime]:
+    """Aware datetimes, by the hour from mid-2025, with any of a few offsets."""
+    return st.builds(
+        lambda hours, zone: (_SOME_DAY + timedelta(hours=hours)).astimezone(zone),
+        st.integers(min_value=low, max_value=high),
+        st.sampled_from(_OFFSETS),
+    )
+
+
+@st.composite
+def _product_conditions(draw: st.DrawFn, known: Mapping[str, Sequence[str]]) -> ProductConditions:
+    low = draw(st.integers(min_value=1, max_value=3))
+    opens = draw(st.none() | _moments(0, 366 * 24))
+    closes = draw(st.none() | _moments(366 * 24 + 1))
+    return ProductConditions(
+        product_id=draw(_text_for("product_id", known)),
+        tariff_ids=draw(
+            st.none() | st.frozensets(_text_for("tariff_id", known), min_size=1, max_size=3)
+        ),
+        min_per_order=low,
+        max_per_order=draw(st.none() | st.integers(min_value=low, max_value=20)),
+        sale_opens_at=opens,
+        sale_closes_at=closes,
+    )
+
+
+def _value_for(hint: Any, field: str, known: Mapping[str, Sequence[str]]) -> st.SearchStrategy[Any]:
+    origin = get_origin(hint)
+    if origin is Union or origin is types.UnionType:
+        (inner,) = [arg for arg in get_args(hint) if arg is not type(None)]
+        return st.none() | _value_for(inner, field, known)
+    if origin is tuple:
+        item = _value_for(get_args(hint)[0], field, known)
+        return st.lists(item, min_size=1, max_size=3).map(tuple)
+    if origin is frozenset:
+        return st.frozensets(_value_for(get_args(hint)[0], field, known), max_size=3)
+    if hint is str:
+        return _text_for(field, known)
+    if hint is bool:
+        return st.booleans()
+    if hint is int:
+        low, high = _INT_RANGES.get(field, (0, 100))
+        return st.integers(min_value=low, max_value=high)
+    if hint is Decimal:
+        return st.sampled_from(COMMON_VAT_RATES)
+    if hint is Money:
+        cents = st.integers(min_value=0, max_value=100_000)
+        return cents.map(lambda n: Money(Decimal(n).scaleb(-2), "CHF"))
+    if hint is datetime:
+        return _moments()
+    if hint is timedelta:
+        return st.integers(min_value=0, max_value=30 * 24).map(lambda h: timedelta(hours=h))
+    if hint is bytes:
+        return st.sampled_from(_CONTENTS)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return st.sampled_from(hint)
+    if hint is ProductConditions:
+        return _product_conditions(known)
+    if hint is LineRequest:
+        return st.builds(
+            LineRequest,
+            _text_for("performance_id", known),
+            _text_for("tariff_id", known),
+            st.integers(min_value=1, max_value=5),
+        )
+    if isinstance(hint, type) and attrs.has(hint):
+        return _builds(hint, known)
+    raise TypeError(f"no strategy for {hint!r} ({field})")
+
+
+def _builds(cls: type[T], known: Mapping[str, Sequence[str]]) -> st.SearchStrategy[T]:
+    hints = get_type_hints(cls)
+    attributes = attrs.fields(cast(Any, cls))
+    fields = {a.name: _value_for(hints[a.name], a.name, known) for a in attributes}
+    return st.builds(cls, **fields)
+
+
+def commands(
+    command_type: type[T],
+    known: Mapping[str, Sequence[str]] | None = None,
+    token: str = "tds_token000001",
+) -> st.SearchStrategy[T]:
+    """Valid-looking instances of ``command_type``: every field of the right type and within
+    its documented limits (words of several scripts, a quantity from 1 to 10, an aware date…),
+    drawn from small vocabularies so that many commands are drawn per second.
+
+    ``known`` gives the values text fields are drawn from, keyed by field name (``"email"``,
+    the only values then) or by kind of id (``"ticket"`` serves ``ticket_id`` and
+    ``ticket_ids``, with a missing ``ticket-404`` now and then), so commands name existing
+    things often enough to get past the look-ups. ``token`` fills the ``token`` field.
+    """
+    values = known or {}
+    hints = get_type_hints(command_type)
+    fields = {
+        a.name: st.just(token) if a.name == "token" else _value_for(hints[a.name], a.name, values)
+        for a in attrs.fields(cast(Any, command_type))
+    }
+    return st.builds(command_type, **fields)

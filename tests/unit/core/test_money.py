@@ -1,4 +1,5 @@
-"""Money is exact: decimals in cents, one currency, never floats."""
+"""Money is exact: at most the currency's decimals (refused, not rounded), one currency, never
+floats; computations round explicitly."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from ticketdomain.core.errors import (
     ValidationError,
     VatRateInvalidError,
 )
-from ticketdomain.core.money import MAX_AMOUNT, Money, VatRate
+from ticketdomain.core.money import MAX_AMOUNT, Money, VatRate, minor_digits
 from ticketdomain.testing import strategies as tds
 
 EUR = tds.money("EUR", Decimal("-100000"), Decimal("100000"))
@@ -93,26 +94,100 @@ def test_malformed_currency_codes_are_refused(code: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "cents"),
+    ("raw", "currency"),
     [
-        ("1.005", "1.01"),
-        ("1.004", "1.00"),
-        ("-1.005", "-1.01"),
-        ("2.675", "2.68"),
-        ("0.001", "0.00"),
-        ("999999999.994", "999999999.99"),
+        ("0.005", "CHF"),
+        ("1.005", "EUR"),
+        ("1.001", "EUR"),
+        ("-1.005", "EUR"),
+        ("2.675", "USD"),
+        ("999999999.994", "EUR"),
+        ("0.0000001", "EUR"),
+        ("1E-30", "EUR"),
+        ("100.5", "JPY"),
+        ("0.01", "JPY"),
+        ("1.005", "KWD"),  # three minor digits in ISO 4217; storage keeps cents
     ],
 )
-def test_amounts_round_half_up_to_the_cent(raw: str, cents: str) -> None:
-    assert Money(Decimal(raw), "EUR").amount == Decimal(cents)
-    assert Money(Decimal(raw), "EUR").amount.as_tuple().exponent == -2
+def test_more_decimals_than_the_currency_has_are_refused_not_rounded(
+    raw: str, currency: str
+) -> None:
+    with pytest.raises(AmountInvalidError) as refused:
+        Money(Decimal(raw), currency)
+    assert refused.value.code == "amount_invalid"
+    assert refused.value.details["decimals"] == minor_digits(currency)
+    with pytest.raises(AmountInvalidError):
+        Money(raw, currency)
+
+
+@pytest.mark.parametrize(
+    ("raw", "currency", "kept"),
+    [
+        ("1.5", "EUR", "1.50"),
+        ("-0.10", "EUR", "-0.10"),
+        ("1.000000", "EUR", "1.00"),
+        ("1E+2", "EUR", "100.00"),
+        ("100", "JPY", "100"),
+        ("100.00", "JPY", "100"),
+        ("999999999.99", "CHF", "999999999.99"),
+    ],
+)
+def test_amounts_within_the_currency_decimals_are_kept_exactly(
+    raw: str, currency: str, kept: str
+) -> None:
+    money = Money(Decimal(raw), currency)
+    assert money.amount == Decimal(raw)
+    assert str(money.amount) == kept
+    assert money.amount.as_tuple().exponent == -minor_digits(currency)
+
+
+def test_the_yen_has_no_decimals_and_the_franc_two() -> None:
+    assert (minor_digits("JPY"), minor_digits("CHF"), minor_digits("EUR")) == (0, 2, 2)
+    assert str(Money(1500, "JPY")) == "1500 JPY"
 
 
 @given(st.decimals(min_value=-MAX_AMOUNT, max_value=MAX_AMOUNT, allow_nan=False, places=6))
-def test_every_in_range_amount_is_kept_within_half_a_cent(value: Decimal) -> None:
-    money = Money(value, "EUR")
+def test_every_amount_is_kept_exactly_or_refused(value: Decimal) -> None:
+    if value == value.quantize(Decimal("0.01")):
+        assert Money(value, "EUR").amount == value
+    else:
+        with pytest.raises(AmountInvalidError):
+            Money(value, "EUR")
+
+
+@pytest.mark.parametrize(
+    ("raw", "currency", "rounded"),
+    [
+        ("1.005", "EUR", "1.01"),
+        ("1.004", "EUR", "1.00"),
+        ("-1.005", "EUR", "-1.01"),
+        ("2.675", "EUR", "2.68"),
+        ("0.001", "EUR", "0.00"),
+        ("999999999.994", "EUR", "999999999.99"),
+        ("100.5", "JPY", "101"),
+        ("3", "EUR", "3.00"),
+    ],
+)
+def test_computations_round_half_up_explicitly(raw: str, currency: str, rounded: str) -> None:
+    money = Money.rounded(Decimal(raw), currency)
+    assert (str(money.amount), money.currency) == (rounded, currency)
+    assert money.amount.as_tuple().exponent == -minor_digits(currency)
+
+
+@given(st.decimals(min_value=-MAX_AMOUNT, max_value=MAX_AMOUNT, allow_nan=False, places=6))
+def test_rounding_keeps_every_in_range_amount_within_half_a_cent(value: Decimal) -> None:
+    money = Money.rounded(value, "EUR")
     assert abs(money.amount - value) <= Decimal("0.005")
     assert money.amount == money.amount.quantize(Decimal("0.01"))
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency"),
+    [(0.1, "EUR"), ("NaN", "EUR"), ("x", "EUR"), (MAX_AMOUNT + 1, "EUR"), ("1", "eur")],
+)
+def test_rounding_refuses_what_money_refuses(amount: object, currency: str) -> None:
+    with pytest.raises(ValidationError):
+        Money.rounded(amount, currency)
 
 
 @pytest.mark.parametrize("value", [MAX_AMOUNT + Decimal("0.01"), -MAX_AMOUNT - 1, Decimal("1e30")])
@@ -159,6 +234,13 @@ def test_vat_is_the_rate_applied_to_net_within_a_cent(rate: VatRate, gross: Mone
     # net is rounded once (error <= 0.005), so vat differs from net * rate by < (1 + rate) * 0.005
     assert abs(vat.amount - net.amount * rate.rate) < Decimal("0.01")
     assert Decimal(0) <= net.amount <= gross.amount
+
+
+@given(tds.vat_rates(), tds.money("JPY", Decimal("0"), MAX_AMOUNT / 2))
+def test_vat_split_of_yen_is_in_whole_yen(rate: VatRate, gross: Money) -> None:
+    net, vat = rate.split(gross)
+    assert net + vat == gross
+    assert net.amount == net.amount.to_integral_value()
 
 
 @given(tds.vat_rates(), tds.money("EUR", Decimal("0"), MAX_AMOUNT / 2))
