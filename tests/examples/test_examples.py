@@ -17,24 +17,49 @@ def run(script: str, out: Path) -> list[str]:
         check=True,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
     return done.stdout.splitlines()
+
+
+def recipients(mail: Path) -> list[str]:
+    return sorted(
+        str(email.message_from_bytes(path.read_bytes(), policy=email.policy.default)["To"])
+        for path in mail.glob("*.eml")
+    )
 
 
 def test_the_agency_walkthrough_runs_on_sqlite(tmp_path: Path) -> None:
     lines = run("agency_walkthrough.py", tmp_path)
     assert all(line.startswith("- ") for line in lines)
     text = "\n".join(lines)
+    assert "who logged in with her password" in text
+    assert "2 welcome mails with a one-time login link delivered" in text
+    assert "chose a password and logged in with it (the link again: [session_invalid])" in text
     assert "refused as expected: [tariff_not_offered]" in text
+    assert (
+        "forged payload refused: SetCreditLimit to 1000000000 CHF with a made-up token "
+        "[session_invalid], with Alice's own relay token [actor_not_allowed], with a session "
+        "object claiming to be an operator [payload_invalid]; the credit limit is still "
+        "1000.00 CHF"
+    ) in text
     assert "expired after 3 days (1 expired)" in text
+    assert "the sessions had expired too [session_invalid]" in text
     assert "invoice settled, outstanding 0.00 CHF" in text
-    assert (tmp_path / "ticketdomain.sqlite3").exists()
+    database = tmp_path / "ticketdomain.sqlite3"
+    assert database.exists()
+    # Passwords are stored as argon2id hashes, never as typed.
+    stored = database.read_bytes()
+    assert b"$argon2id$" in stored
+    assert b"front desk" not in stored and b"back office" not in stored
     (pdf,) = tmp_path.glob("tickets-*.pdf")
     assert pdf.read_bytes().startswith(b"%PDF-")
-    (mail,) = (tmp_path / "mail").glob("*.eml")
-    message = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)
-    assert message["To"] == "jean.muller@example.org"
+    # Two welcome mails with a login link, then the transfer notice.
+    assert recipients(tmp_path / "mail") == [
+        "alice@beau-rivage.example",
+        "bob@beau-rivage.example",
+        "jean.muller@example.org",
+    ]
     report = (tmp_path / "sales-report.csv").read_text().splitlines()
     assert report[0].startswith("placed_at,order_id,relay") and len(report) == 4
     assert len(list((tmp_path / "documents").iterdir())) == 2  # the document and its sidecar
@@ -44,11 +69,17 @@ def test_the_corporate_walkthrough_runs_on_sqlite(tmp_path: Path) -> None:
     lines = run("corporate_walkthrough.py", tmp_path)
     assert all(line.startswith("- ") for line in lines)
     text = "\n".join(lines)
+    assert "its operator logged in with her password" in text
+    assert "Nina and Sam opened their one-time link and chose a password" in text
     assert "both on the holding account: stock 35 left to distribute of 35" in text
     assert "import refused as expected, nothing distributed: [import_rejected] row 8" in text
     assert "12 distributed, 20 left blank stay in stock" in text
+    assert "Sam mistyped his password [login_failed], then logged in" in text
     assert "refused as expected: [stock_insufficient]" in text
+    assert "Marc opened his and clicked its one-time link" in text
+    assert "Paul Girard logged in from his invitation too" in text
     assert "stock 14 left to distribute of 35" in text
+    assert "each scans with its own API key" in text
     assert "Marc's ticket for Anna: accepted at North gate (Stalls, for Anna Dupont)" in text
     assert "rejected at South gate: already_controlled (controlled at " in text
     assert "UTC, North gate)" in text
@@ -59,17 +90,20 @@ def test_the_corporate_walkthrough_runs_on_sqlite(tmp_path: Path) -> None:
         "5, to sub-structures: Nestor sports club 3), printed 5 (not yet scanned), controlled 2"
     ) in lines
     assert "dashboard Nestor sports club: 0 left to distribute of 3" in text
+    assert (
+        "Sam's token is refused right after [session_invalid], and so is his password login "
+        "[sales_point_access_denied]"
+    ) in text
     assert (tmp_path / "ticketdomain.sqlite3").exists()
     for name in ("handed-over.pdf", "marc-for-anna.pdf", "marc.pdf", "paul.pdf"):
         assert (tmp_path / name).read_bytes().startswith(b"%PDF-"), name
-    # 2 + 1 one by one, 6 from the spreadsheet, 2 by the club, Paul's notice, Claire's.
-    mails = list((tmp_path / "mail").glob("*.eml"))
-    assert len(mails) == 12
-    recipients = {
-        email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)["To"]
-        for mail in mails
-    }
-    assert {"marc.dupont@nestor.example", "tom.roth@nestor.example"} <= recipients
+    # 2 welcomes, 2 + 1 one by one, 6 from the spreadsheet, 2 by the club, Paul's notice,
+    # Claire's.
+    to = recipients(tmp_path / "mail")
+    assert len(to) == 14
+    assert {"nina.keller@nestor.example", "sam.rey@nestor.example"} <= set(to)
+    assert {"marc.dupont@nestor.example", "tom.roth@nestor.example"} <= set(to)
+    assert to.count("paul.girard@nestor.example") == 2  # the invitation, then the notice
     exported = (tmp_path / "stock-export.csv").read_text().splitlines()
     assert exported[0] == "ticket_id,activity,performance,venue,product,first_name,last_name,email"
     assert len(exported) == 1 + 32

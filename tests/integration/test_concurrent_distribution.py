@@ -11,10 +11,10 @@ from support.corporate import Corporate, set_up_corporate
 from support.race import SELLERS, StorageFactory, new_storage, new_world, race, seller
 from ticketdomain import (
     DistributeToMember,
-    GateSession,
     ListDistributedTickets,
     ListMemberTickets,
     PrintMemberTickets,
+    RegisterGate,
     ScanResult,
     ScanTicket,
     TicketDomain,
@@ -78,6 +78,13 @@ def test_gates_scanning_one_barcode_at_once_admit_it_once(new_storage: StorageFa
     (mine,) = d.members.list_member_tickets(ListMemberTickets(corporate.marc))
     d.members.print_member_tickets(PrintMemberTickets(corporate.marc, (mine.ticket_id,)))
     printed = world.renderer.rendered[-1]
+    # each gate registered by the operator, with an API key of its own
+    keys = [
+        d.identity.register_gate(
+            RegisterGate(corporate.operator, corporate.organization_id, f"Gate {n}")
+        ).key.token
+        for n in range(SELLERS)
+    ]
     gates = [seller(world, new_storage()) for _ in range(SELLERS)]
     results: list[ScanResult] = []
     failures: list[BaseException] = []
@@ -90,11 +97,7 @@ def test_gates_scanning_one_barcode_at_once_admit_it_once(new_storage: StorageFa
             while True:
                 try:
                     result = domain.access.scan_ticket(
-                        ScanTicket(
-                            GateSession(corporate.organization_id, f"Gate {n}"),
-                            corporate.performance_id,
-                            printed.barcode,
-                        )
+                        ScanTicket(keys[n], corporate.performance_id, printed.barcode)
                     )
                     break
                 except ConcurrencyError:

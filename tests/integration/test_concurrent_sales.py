@@ -30,13 +30,13 @@ def set_up(new_storage: StorageFactory) -> tuple[FakeWorld, Agency]:
 def test_concurrent_sellers_never_oversell_a_quota(new_storage: StorageFactory) -> None:
     world, agency = set_up(new_storage)
     sellers = [seller(world, new_storage()) for _ in range(SELLERS)]
-    sessions = [agency.alice, agency.bob, agency.carol]
+    tokens = [agency.alice, agency.bob, agency.carol]
 
     def buy_two(domain: TicketDomain) -> bool:
         try:
             domain.sales.place_order(
                 PlaceOrder(
-                    sessions[id(domain) % 3],
+                    tokens[id(domain) % 3],
                     (LineRequest(agency.performance_id, agency.agency_tariff_id, 2),),
                     PaymentMethod.HOLDING_ACCOUNT,
                 )
@@ -58,7 +58,7 @@ def test_concurrent_orders_on_account_never_pass_the_credit_limit(
 ) -> None:
     world, agency = set_up(new_storage)
     world.domain.accounts.set_credit_limit(
-        SetCreditLimit(agency.operator, agency.hotel_id, chf("650.00"))
+        SetCreditLimit(agency.operator, agency.organization_id, agency.hotel_id, chf("650.00"))
     )
     sellers = [seller(world, new_storage()) for _ in range(SELLERS)]
 
@@ -77,6 +77,6 @@ def test_concurrent_orders_on_account_never_pass_the_credit_limit(
 
     assert race(sellers, buy_one) == 10  # 10 x 65.00 = 650.00
     account = world.domain.accounts.view_holding_account(
-        ViewHoldingAccount(agency.operator, agency.hotel_id)
+        ViewHoldingAccount(agency.operator, agency.organization_id, agency.hotel_id)
     )
     assert account.outstanding == chf("650.00")

@@ -8,12 +8,12 @@ from decimal import Decimal
 import attrs
 
 from ticketdomain import (
+    ActorKind,
     AuthorizeStructure,
     ChannelKind,
     ContactRole,
     CreateActivity,
     CreateIndividual,
-    CreateInstitution,
     CreateOrganization,
     CreatePerformance,
     CreateProduct,
@@ -24,13 +24,11 @@ from ticketdomain import (
     CreateTariff,
     DeliveryMode,
     Function,
-    LoginRelay,
     Money,
-    OperatorSession,
     PaymentMethod,
     ProductConditions,
-    RelaySession,
     SetCatalogProfile,
+    TicketDomain,
 )
 from ticketdomain.testing.domain import FakeWorld
 
@@ -62,27 +60,39 @@ class Agency:
     full_id: str
     agency_tariff_id: str
     child_id: str
-    operator: OperatorSession
-    alice: RelaySession
-    bob: RelaySession
-    carol: RelaySession
+    operator_id: str
+    #: session tokens (opened by the host's trusted call)
+    operator: str
+    alice: str
+    bob: str
+    carol: str
+
+
+def relay_session(d: TicketDomain, relay_id: str, sales_point_id: str) -> str:
+    return d.host.open_session(ActorKind.RELAY, relay_id, sales_point_id=sales_point_id).token
 
 
 def set_up_agency(world: FakeWorld, functions: frozenset[Function] | None = None) -> Agency:
     d = world.domain
     start = world.clock.now()
-    institution = d.setup.create_institution(CreateInstitution("Lausanne Tourism"))
-    organization = d.setup.create_organization(
-        CreateOrganization(institution.id, "Opera de Lausanne", "CHF")
+    boot = d.host.bootstrap(
+        institution_name="Lausanne Tourism",
+        first_name="Odile",
+        last_name="Perret",
+        email="odile@opera-lausanne.ch",
     )
+    institution = boot.institution
+    op = d.host.open_session(ActorKind.OPERATOR, boot.operator.id).token
+    organization = d.setup.create_organization(CreateOrganization(op, "Opera de Lausanne", "CHF"))
     agency_channel = d.setup.create_sales_channel(
-        CreateSalesChannel(institution.id, "Internet Agence", ChannelKind.AGENCY)
+        CreateSalesChannel(op, "Internet Agence", ChannelKind.AGENCY)
     )
     phone_channel = d.setup.create_sales_channel(
-        CreateSalesChannel(institution.id, "Box office", ChannelKind.BOX_OFFICE)
+        CreateSalesChannel(op, "Box office", ChannelKind.BOX_OFFICE)
     )
     sales_point = d.setup.create_sales_point(
         CreateSalesPoint(
+            op,
             organization.id,
             agency_channel.id,
             "Agencies",
@@ -99,44 +109,40 @@ def set_up_agency(world: FakeWorld, functions: frozenset[Function] | None = None
     )
     phone = d.setup.create_sales_point(
         CreateSalesPoint(
+            op,
             organization.id,
             phone_channel.id,
             "Phone",
             payment_methods=frozenset({PaymentMethod.CARD, PaymentMethod.HOLDING_ACCOUNT}),
         )
     )
-    hotel = d.contacts.create_structure(CreateStructure(institution.id, "Hotel Beau-Rivage"))
-    other = d.contacts.create_structure(CreateStructure(institution.id, "Tour Agent SA"))
+    hotel = d.contacts.create_structure(CreateStructure(op, "Hotel Beau-Rivage"))
+    other = d.contacts.create_structure(CreateStructure(op, "Tour Agent SA"))
     alice = d.contacts.create_individual(
-        CreateIndividual(
-            institution.id, "Alice", "Martin", "alice@beau-rivage.ch", hotel.id, ContactRole.RELAY
-        )
+        CreateIndividual(op, "Alice", "Martin", "alice@beau-rivage.ch", hotel.id, ContactRole.RELAY)
     )
     bob = d.contacts.create_individual(
-        CreateIndividual(
-            institution.id, "Bob", "Rochat", "bob@beau-rivage.ch", hotel.id, ContactRole.RELAY
-        )
+        CreateIndividual(op, "Bob", "Rochat", "bob@beau-rivage.ch", hotel.id, ContactRole.RELAY)
     )
     carol = d.contacts.create_individual(
-        CreateIndividual(
-            institution.id, "Carol", "Favre", "carol@touragent.ch", other.id, ContactRole.RELAY
-        )
+        CreateIndividual(op, "Carol", "Favre", "carol@touragent.ch", other.id, ContactRole.RELAY)
     )
-    d.setup.authorize_structure(AuthorizeStructure(sales_point.id, hotel.id))
-    d.setup.authorize_structure(AuthorizeStructure(sales_point.id, other.id))
-    activity = d.setup.create_activity(CreateActivity(organization.id, "La Traviata"))
+    d.setup.authorize_structure(AuthorizeStructure(op, sales_point.id, hotel.id))
+    d.setup.authorize_structure(AuthorizeStructure(op, sales_point.id, other.id))
+    activity = d.setup.create_activity(CreateActivity(op, organization.id, "La Traviata"))
     performance = d.setup.create_performance(
-        CreatePerformance(activity.id, start + timedelta(days=30), "Opera de Lausanne", 100)
+        CreatePerformance(op, activity.id, start + timedelta(days=30), "Opera de Lausanne", 100)
     )
     later = d.setup.create_performance(
-        CreatePerformance(activity.id, start + timedelta(days=60), "Opera de Lausanne", 100)
+        CreatePerformance(op, activity.id, start + timedelta(days=60), "Opera de Lausanne", 100)
     )
-    product = d.setup.create_product(CreateProduct(activity.id, "Seat", Decimal("0.081")))
-    full = d.setup.create_tariff(CreateTariff(product.id, "Full", chf("80.00")))
-    agency_tariff = d.setup.create_tariff(CreateTariff(product.id, "Agency", chf("65.00")))
-    child = d.setup.create_tariff(CreateTariff(product.id, "Child", chf("40.00")))
+    product = d.setup.create_product(CreateProduct(op, activity.id, "Seat", Decimal("0.081")))
+    full = d.setup.create_tariff(CreateTariff(op, product.id, "Full", chf("80.00")))
+    agency_tariff = d.setup.create_tariff(CreateTariff(op, product.id, "Agency", chf("65.00")))
+    child = d.setup.create_tariff(CreateTariff(op, product.id, "Child", chf("40.00")))
     d.setup.set_catalog_profile(
         SetCatalogProfile(
+            op,
             organization.id,
             frozenset({activity.id}),
             (
@@ -149,8 +155,8 @@ def set_up_agency(world: FakeWorld, functions: frozenset[Function] | None = None
             channel_id=agency_channel.id,
         )
     )
-    d.setup.create_quota(CreateQuota(performance.id, 30, channel_id=agency_channel.id))
-    d.setup.create_quota(CreateQuota(performance.id, 20, sales_point_id=sales_point.id))
+    d.setup.create_quota(CreateQuota(op, performance.id, 30, channel_id=agency_channel.id))
+    d.setup.create_quota(CreateQuota(op, performance.id, 20, sales_point_id=sales_point.id))
     return Agency(
         world=world,
         institution_id=institution.id,
@@ -171,8 +177,9 @@ def set_up_agency(world: FakeWorld, functions: frozenset[Function] | None = None
         full_id=full.id,
         agency_tariff_id=agency_tariff.id,
         child_id=child.id,
-        operator=OperatorSession(organization.id, "operator"),
-        alice=d.sales.login_relay(LoginRelay(alice.id, sales_point.id)),
-        bob=d.sales.login_relay(LoginRelay(bob.id, sales_point.id)),
-        carol=d.sales.login_relay(LoginRelay(carol.id, sales_point.id)),
+        operator_id=boot.operator.id,
+        operator=op,
+        alice=relay_session(d, alice.id, sales_point.id),
+        bob=relay_session(d, bob.id, sales_point.id),
+        carol=relay_session(d, carol.id, sales_point.id),
     )

@@ -8,13 +8,14 @@ from decimal import Decimal
 
 import attrs
 
+from support.agency import relay_session
 from ticketdomain import (
+    ActorKind,
     AuthorizeStructure,
     ChannelKind,
     ContactRole,
     CreateActivity,
     CreateIndividual,
-    CreateInstitution,
     CreateOrganization,
     CreatePerformance,
     CreateProduct,
@@ -23,18 +24,13 @@ from ticketdomain import (
     CreateStructure,
     CreateTariff,
     Function,
-    GateSession,
     LineRequest,
-    LoginMember,
-    LoginRelay,
-    MemberSession,
     Money,
-    OperatorSession,
     OrderView,
     PaymentMethod,
     PlaceOrder,
     PlaceOrderForStructure,
-    RelaySession,
+    RegisterGate,
 )
 from ticketdomain.testing.domain import FakeWorld
 
@@ -66,18 +62,20 @@ class Corporate:
     balcony_id: str
     tariff_id: str
     balcony_tariff_id: str
-    operator: OperatorSession
+    operator_id: str
+    #: session tokens (opened by the host's trusted call) and the gate's API key
+    operator: str
     #: relay of the works council
-    nina: RelaySession
+    nina: str
     #: relay of the sports club, a sub-structure of the works council
-    sam: RelaySession
+    sam: str
     #: relay of another company
-    olga: RelaySession
+    olga: str
     #: a member of the works council
-    marc: MemberSession
-    gate: GateSession
+    marc: str
+    gate: str
 
-    def buy(self, quantity: int, session: RelaySession | None = None) -> OrderView:
+    def buy(self, quantity: int, session: str | None = None) -> OrderView:
         """The works council (or ``session``'s structure) buys seats on its holding account."""
         return self.world.domain.sales.place_order(
             PlaceOrder(
@@ -105,18 +103,24 @@ def set_up_corporate(
 ) -> Corporate:
     d = world.domain
     start = world.clock.now()
-    institution = d.setup.create_institution(CreateInstitution("Riviera Culture"))
-    organization = d.setup.create_organization(
-        CreateOrganization(institution.id, "Opera de Lausanne", "CHF")
+    boot = d.host.bootstrap(
+        institution_name="Riviera Culture",
+        first_name="Odile",
+        last_name="Perret",
+        email="odile@riviera-culture.ch",
     )
+    institution = boot.institution
+    op = d.host.open_session(ActorKind.OPERATOR, boot.operator.id).token
+    organization = d.setup.create_organization(CreateOrganization(op, "Opera de Lausanne", "CHF"))
     corporate = d.setup.create_sales_channel(
-        CreateSalesChannel(institution.id, "Internet Entreprise", ChannelKind.CORPORATE)
+        CreateSalesChannel(op, "Internet Entreprise", ChannelKind.CORPORATE)
     )
     phone_channel = d.setup.create_sales_channel(
-        CreateSalesChannel(institution.id, "Box office", ChannelKind.BOX_OFFICE)
+        CreateSalesChannel(op, "Box office", ChannelKind.BOX_OFFICE)
     )
     sales_point = d.setup.create_sales_point(
         CreateSalesPoint(
+            op,
             organization.id,
             corporate.id,
             "Works councils",
@@ -127,6 +131,7 @@ def set_up_corporate(
     )
     phone = d.setup.create_sales_point(
         CreateSalesPoint(
+            op,
             organization.id,
             phone_channel.id,
             "Phone",
@@ -134,17 +139,15 @@ def set_up_corporate(
             admit_before_settlement=admit_before_settlement,
         )
     )
-    council = d.contacts.create_structure(
-        CreateStructure(institution.id, "Works council Nestor SA")
-    )
+    council = d.contacts.create_structure(CreateStructure(op, "Works council Nestor SA"))
     club = d.contacts.create_structure(
-        CreateStructure(institution.id, "Nestor sports club", parent_id=council.id)
+        CreateStructure(op, "Nestor sports club", parent_id=council.id)
     )
-    other = d.contacts.create_structure(CreateStructure(institution.id, "Acme Watches"))
+    other = d.contacts.create_structure(CreateStructure(op, "Acme Watches"))
 
     def person(first: str, last: str, email: str, structure_id: str, role: ContactRole) -> str:
         return d.contacts.create_individual(
-            CreateIndividual(institution.id, first, last, email, structure_id, role)
+            CreateIndividual(op, first, last, email, structure_id, role)
         ).id
 
     nina = person("Nina", "Keller", "nina@nestor.ch", council.id, ContactRole.RELAY)
@@ -152,18 +155,24 @@ def set_up_corporate(
     olga = person("Olga", "Berset", "olga@acme.ch", other.id, ContactRole.RELAY)
     marc = person("Marc", "Dupont", "marc@nestor.ch", council.id, ContactRole.MEMBER)
     for structure in (council, club, other):
-        d.setup.authorize_structure(AuthorizeStructure(sales_point.id, structure.id))
-    activity = d.setup.create_activity(CreateActivity(organization.id, "La Traviata"))
+        d.setup.authorize_structure(AuthorizeStructure(op, sales_point.id, structure.id))
+    activity = d.setup.create_activity(CreateActivity(op, organization.id, "La Traviata"))
     performance = d.setup.create_performance(
-        CreatePerformance(activity.id, start + timedelta(days=30), "Opera de Lausanne", capacity)
+        CreatePerformance(
+            op, activity.id, start + timedelta(days=30), "Opera de Lausanne", capacity
+        )
     )
     later = d.setup.create_performance(
-        CreatePerformance(activity.id, start + timedelta(days=60), "Opera de Lausanne", capacity)
+        CreatePerformance(
+            op, activity.id, start + timedelta(days=60), "Opera de Lausanne", capacity
+        )
     )
-    product = d.setup.create_product(CreateProduct(activity.id, "Stalls", Decimal("0.081")))
-    balcony = d.setup.create_product(CreateProduct(activity.id, "Balcony", Decimal("0.081")))
-    tariff = d.setup.create_tariff(CreateTariff(product.id, "Works council", chf("50.00")))
-    balcony_tariff = d.setup.create_tariff(CreateTariff(balcony.id, "Works council", chf("30.00")))
+    product = d.setup.create_product(CreateProduct(op, activity.id, "Stalls", Decimal("0.081")))
+    balcony = d.setup.create_product(CreateProduct(op, activity.id, "Balcony", Decimal("0.081")))
+    tariff = d.setup.create_tariff(CreateTariff(op, product.id, "Works council", chf("50.00")))
+    balcony_tariff = d.setup.create_tariff(
+        CreateTariff(op, balcony.id, "Works council", chf("30.00"))
+    )
     return Corporate(
         world=world,
         institution_id=institution.id,
@@ -184,10 +193,11 @@ def set_up_corporate(
         balcony_id=balcony.id,
         tariff_id=tariff.id,
         balcony_tariff_id=balcony_tariff.id,
-        operator=OperatorSession(organization.id, "operator"),
-        nina=d.sales.login_relay(LoginRelay(nina, sales_point.id)),
-        sam=d.sales.login_relay(LoginRelay(sam, sales_point.id)),
-        olga=d.sales.login_relay(LoginRelay(olga, sales_point.id)),
-        marc=d.members.login_member(LoginMember(marc)),
-        gate=GateSession(organization.id, "North gate"),
+        operator_id=boot.operator.id,
+        operator=op,
+        nina=relay_session(d, nina, sales_point.id),
+        sam=relay_session(d, sam, sales_point.id),
+        olga=relay_session(d, olga, sales_point.id),
+        marc=d.host.open_session(ActorKind.MEMBER, marc).token,
+        gate=d.identity.register_gate(RegisterGate(op, organization.id, "North gate")).key.token,
     )

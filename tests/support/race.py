@@ -16,7 +16,7 @@ from ticketdomain import TicketDomain
 from ticketdomain.core.errors import ConcurrencyError
 from ticketdomain.testing.domain import FakeWorld, build_fake_world
 from ticketdomain_sqlalchemy import SqlAlchemyStorage
-from ticketdomain_system import SecretsBarcodeGenerator, UuidIdGenerator
+from ticketdomain_system import SecretsBarcodeGenerator, SecretsTokenGenerator, UuidIdGenerator
 
 PG_URL = os.environ.get("TICKETDOMAIN_TEST_PG_URL")
 SELLERS = 6
@@ -62,7 +62,8 @@ def new_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stor
 
 
 def seller(world: FakeWorld, storage: SqlAlchemyStorage) -> TicketDomain:
-    # Each seller has its own engine and ids: nothing shared but the database.
+    # Each seller has its own engine, ids and tokens: nothing shared but the database (and the
+    # world's fakes and security policy, so the sessions opened there hold here too).
     return TicketDomain(
         storage=storage,
         clock=world.clock,
@@ -72,6 +73,9 @@ def seller(world: FakeWorld, storage: SqlAlchemyStorage) -> TicketDomain:
         documents=world.documents,
         renderer=world.renderer,
         mailer=world.mailer,
+        passwords=world.passwords,
+        tokens=SecretsTokenGenerator(),
+        security=world.domain.adapters.security,
     )
 
 

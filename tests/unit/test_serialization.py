@@ -38,7 +38,8 @@ from ticketdomain import (
     PlaceOrder,
     ProcessDueExpiries,
     ProductConditions,
-    RelaySession,
+    SecurityPolicy,
+    SessionView,
     SetCatalogProfile,
     TicketDomain,
     TicketDomainError,
@@ -53,6 +54,7 @@ from ticketdomain.core.errors import (
     SetupInvalidError,
     rebuild_error,
 )
+from ticketdomain.core.identity import LoginThrottle
 from ticketdomain.core.money import MAX_AMOUNT
 from ticketdomain.serialization import (
     CommandTypeUnknownError,
@@ -104,17 +106,37 @@ VALUE_CLASSES = sorted(
 )
 
 
+#: any session token: serialization neither checks nor resolves it
+TOKEN = "tds_token000001"
+
+
 def _name(cls: type[Any]) -> str:
     return cls.__name__
 
 
 def test_the_enumerations_find_the_public_api() -> None:
     assert {PlaceOrder, DocumentUpload, ProcessDueExpiries} <= set(COMMAND_CLASSES)
-    assert {InstitutionView, RelaySession} <= set(RESULT_CLASSES)
+    assert {InstitutionView, SessionView} <= set(RESULT_CLASSES)
     assert set(TicketDomain.command_types()) <= set(COMMAND_CLASSES)
     assert {Money, LineRequest, ProductConditions, CardPayment} <= set(VALUE_CLASSES)
     assert {TicketDomainError, NotFoundError, PayloadInvalidError} <= set(ERROR_CLASSES)
     assert len({cls.code for cls in ERROR_CLASSES}) == len(ERROR_CLASSES)
+
+
+def test_every_command_but_logging_in_carries_a_token_first() -> None:
+    # who sends a command is what its token opens: no payload names an actor or a session
+    for cls in COMMAND_TYPES:
+        names = [field.name for field in attrs.fields(cls)]
+        if cls.rule.public:
+            assert "token" not in names, cls
+        else:
+            assert names[0] == "token", cls
+            assert attrs.fields(cls)[0].type in (str, "str"), cls
+        assert not {"session", "operator", "relay_id"} & set(names), cls
+    # the host's trusted calls are not commands a payload could name
+    assert not {"CreateInstitution", "Bootstrap", "OpenSession"} & {
+        c.__name__ for c in COMMAND_TYPES
+    }
 
 
 # --- strategies for the field types ---------------------------------------------------------
@@ -149,8 +171,23 @@ def _product_conditions(draw: st.DrawFn) -> ProductConditions:
     )
 
 
+_positive_durations = st.timedeltas(min_value=timedelta(microseconds=1))
+_links = st.tuples(st.text(), st.text()).map(lambda parts: "{token}".join(parts))
+
 #: types whose valid values a plain ``from_type`` would not draw
 _SPECIAL: dict[Any, st.SearchStrategy[Any]] = {
+    SecurityPolicy: st.builds(
+        SecurityPolicy,
+        session_lifetime=_positive_durations,
+        session_idle=_positive_durations,
+        touch_interval=st.timedeltas(),
+        login_link_lifetime=st.timedeltas(),
+        invitation_link_lifetime=st.timedeltas(),
+        throttle=st.builds(LoginThrottle, st.integers(), st.timedeltas()),
+        member_link=_links,
+        relay_link=_links,
+        min_password_length=st.integers(),
+    ),
     datetime: _aware_datetimes,
     Decimal: st.decimals(allow_nan=False, allow_infinity=False),
     Money: tds.money(min_value=-MAX_AMOUNT, max_value=MAX_AMOUNT),
@@ -273,14 +310,14 @@ def test_every_error_round_trips(
 
 def test_money_and_decimals_are_exact_strings() -> None:
     assert unstructure(Money(Decimal("12.5"), "CHF")) == {"amount": "12.50", "currency": "CHF"}
-    data = unstructure(CreateProduct("activity-1", "Orchestra", Decimal("0.081")))
+    data = unstructure(CreateProduct(TOKEN, "activity-1", "Orchestra", Decimal("0.081")))
     assert data["vat_rate"] == "0.081"
     assert structure({"amount": 12, "currency": "EUR"}, Money) == Money(Decimal(12), "EUR")
 
 
 def test_datetimes_keep_their_offset() -> None:
     starts_at = datetime(2025, 3, 1, 20, 0, tzinfo=timezone(timedelta(hours=1)))
-    data = unstructure(CreatePerformance("activity-1", starts_at, "Grande salle", 800))
+    data = unstructure(CreatePerformance(TOKEN, "activity-1", starts_at, "Grande salle", 800))
     assert data["starts_at"] == "2025-03-01T20:00:00+01:00"
     data["starts_at"] = "2025-03-01T19:00:00Z"
     assert structure(data, CreatePerformance).starts_at == starts_at
@@ -316,6 +353,7 @@ def test_bytes_are_base64() -> None:
 
 def test_sets_are_sorted_lists_and_enums_their_values() -> None:
     point = CreateSalesPoint(
+        TOKEN,
         "org-1",
         "channel-1",
         "Agency",
@@ -331,10 +369,9 @@ def test_sets_are_sorted_lists_and_enums_their_values() -> None:
 
 
 def test_missing_fields_with_defaults_take_the_default() -> None:
-    assert (
-        structure_command({"type": "ProcessDueExpiries", "data": {}}, COMMAND_TYPES)
-        == ProcessDueExpiries()
-    )
+    assert structure_command(
+        {"type": "ProcessDueExpiries", "data": {"token": TOKEN}}, COMMAND_TYPES
+    ) == ProcessDueExpiries(TOKEN)
 
 
 # --- refusals -------------------------------------------------------------------------------
@@ -349,6 +386,7 @@ def _errors_of(raised: pytest.ExceptionInfo[PayloadInvalidError]) -> list[str]:
 
 def _performance(**changes: object) -> dict[str, object]:
     data: dict[str, object] = {
+        "token": TOKEN,
         "activity_id": "activity-1",
         "starts_at": "2025-03-01T20:00:00+01:00",
         "venue": "Grande salle",
@@ -391,7 +429,7 @@ def test_a_missing_field_is_named() -> None:
 
 def test_every_problem_is_listed_at_once() -> None:
     data = {
-        "session": {"relay_id": "r"},
+        "token": {"relay_id": "r"},
         "lines": [{"performance_id": "p", "tariff_id": "t", "quantity": 0}, "line"],
         "payment_method": "cash",
     }
@@ -399,7 +437,7 @@ def test_every_problem_is_listed_at_once() -> None:
         structure_command({"type": "PlaceOrder", "data": data}, COMMAND_TYPES)
     errors = _errors_of(raised)
     paths = {error.rsplit(" @ ", 1)[1] for error in errors}
-    assert {"$.session.structure_id", "$.lines[0]", "$.lines[1]", "$.payment_method"} <= paths
+    assert {"$.token", "$.lines[0]", "$.lines[1]", "$.payment_method"} <= paths
     assert any("quantity_invalid" in error for error in errors)
 
 
@@ -436,20 +474,18 @@ def test_naive_datetimes_are_refused_on_the_way_out_too() -> None:
 def test_the_domain_refusing_a_value_raises_its_own_error() -> None:
     price = {"amount": "10.00", "currency": "chf"}
     with pytest.raises(CurrencyMismatchError):
-        structure({"product_id": "p", "name": "Full", "price": price}, CreateTariff)
+        structure({"token": TOKEN, "product_id": "p", "name": "Full", "price": price}, CreateTariff)
     with pytest.raises(AmountInvalidError):
         structure({"amount": 10.5, "currency": "CHF"}, Money)
     line = {"performance_id": "p", "tariff_id": "t", "quantity": 0}
-    data = unstructure_command(
-        PlaceOrder(RelaySession("r", "s", "sp", "o", "i"), (), PaymentMethod.CARD)
-    )
+    data = unstructure_command(PlaceOrder(TOKEN, (), PaymentMethod.CARD))
     data["data"]["lines"] = [line]
     with pytest.raises(QuantityInvalidError):
         structure_command(data, COMMAND_TYPES)
     conditions = unstructure(ProductConditions("product-1")) | {"min_per_order": 0}
     with pytest.raises(SetupInvalidError):
         structure(
-            {"organization_id": "o", "activity_ids": [], "products": [conditions]},
+            {"token": TOKEN, "organization_id": "o", "activity_ids": [], "products": [conditions]},
             SetCatalogProfile,
         )
 

@@ -14,13 +14,14 @@ from ticketdomain import (
     CreatePerformance,
     DistributeToMember,
     DistributeToSubStructure,
-    GateSession,
     IssueInvoice,
     ListMemberTickets,
     PrintAtOnce,
     PrintMemberTickets,
     ReclaimTickets,
     RecordPayment,
+    RegisterGate,
+    RevokeGate,
     ScanRejection,
     ScanResult,
     ScanTicket,
@@ -29,7 +30,12 @@ from ticketdomain import (
     ViewDashboard,
     ViewOrder,
 )
-from ticketdomain.core.errors import NameInvalidError, NotFoundError, StateTransitionError
+from ticketdomain.core.errors import (
+    NotFoundError,
+    SessionInvalidError,
+    StateTransitionError,
+    ValidationError,
+)
 from ticketdomain.testing.domain import FakeWorld
 
 
@@ -43,6 +49,14 @@ def printed_for_marc(c: Corporate, quantity: int = 1) -> tuple[str, dict[str, st
     )
     d.members.print_member_tickets(PrintMemberTickets(c.marc, given.ticket_ids))
     return order.id, live_barcodes(c, order.id)
+
+
+def register_gate(c: Corporate, name: str, organization_id: str | None = None) -> str:
+    """A gate the operator registers; its API key."""
+    registered = c.world.domain.identity.register_gate(
+        RegisterGate(c.operator, organization_id or c.organization_id, name)
+    )
+    return registered.key.token
 
 
 def live_barcodes(c: Corporate, order_id: str) -> dict[str, str]:
@@ -91,7 +105,7 @@ def test_a_printed_ticket_is_admitted_once_at_a_named_gate(corporate: Corporate)
     assert listed.state is TicketState.CONTROLLED
 
     w.clock.advance(timedelta(minutes=5))
-    south = GateSession(c.organization_id, "South gate")
+    south = register_gate(c, "South gate")
     before = observed(w)
     again = d.access.scan_ticket(ScanTicket(south, c.performance_id, f"  {barcode} "))
     assert observed(w) == before
@@ -133,17 +147,16 @@ def test_another_organizations_barcode_is_unknown_at_its_gates(corporate: Corpor
     c = corporate
     d = c.world.domain
     (barcode,) = printed_for_marc(c)[1].values()
-    theatre = d.setup.create_organization(
-        CreateOrganization(c.institution_id, "Theatre de Vidy", "CHF")
-    )
-    play = d.setup.create_activity(CreateActivity(theatre.id, "Hamlet"))
+    theatre = d.setup.create_organization(CreateOrganization(c.operator, "Theatre de Vidy", "CHF"))
+    play = d.setup.create_activity(CreateActivity(c.operator, theatre.id, "Hamlet"))
     evening = d.setup.create_performance(
-        CreatePerformance(play.id, c.world.clock.now() + timedelta(days=30), "Vidy", 100)
+        CreatePerformance(
+            c.operator, play.id, c.world.clock.now() + timedelta(days=30), "Vidy", 100
+        )
     )
+    main_door = register_gate(c, "Main door", theatre.id)
     before = observed(c.world)
-    result = d.access.scan_ticket(
-        ScanTicket(GateSession(theatre.id, "Main door"), evening.id, barcode)
-    )
+    result = d.access.scan_ticket(ScanTicket(main_door, evening.id, barcode))
     assert (result.accepted, result.rejection, result.ticket_id) == (
         False,
         ScanRejection.UNKNOWN,
@@ -212,15 +225,17 @@ def test_the_gate_names_an_existing_performance_and_itself(corporate: Corporate)
     (barcode,) = printed_for_marc(c)[1].values()
     with refused(w, NotFoundError, "not_found"):
         d.access.scan_ticket(ScanTicket(c.gate, "performance-404", barcode))
-    with refused(w, NotFoundError, "not_found"):
-        d.access.scan_ticket(
-            ScanTicket(GateSession("organization-404", "North gate"), c.performance_id, barcode)
-        )
+    # a gate is known by its API key: a made-up or retired one opens nothing
+    retired = d.identity.register_gate(RegisterGate(c.operator, c.organization_id, "Old gate"))
+    d.identity.revoke_gate(RevokeGate(c.operator, retired.gate.id))
+    for key in [retired.key.token, "tdk_made-up", "North gate", ""]:
+        with refused(w, SessionInvalidError, "session_invalid"):
+            d.access.scan_ticket(ScanTicket(key, c.performance_id, barcode))
+    # and it has a name, given when the operator registers it
     for name in ["", "  ", "Gate\x07"]:
-        with refused(w, NameInvalidError, "name_invalid"):
-            d.access.scan_ticket(
-                ScanTicket(GateSession(c.organization_id, name), c.performance_id, barcode)
-            )
+        with refused(w, ValidationError):
+            d.identity.register_gate(RegisterGate(c.operator, c.organization_id, name))
+    assert scan(c, barcode).gate == "North gate"
 
 
 def test_an_order_with_a_controlled_ticket_is_no_longer_cancelled(corporate: Corporate) -> None:
@@ -242,8 +257,10 @@ def test_tickets_of_an_unsettled_order_wait_for_payment_where_the_policy_says_so
     ((_, barcode),) = live_barcodes(c, order.id).items()
     # unpaid, it cannot be printed, so it cannot have reached the gate legitimately
     rejected(c, barcode, ScanRejection.NOT_PRINTED)
-    invoice = d.accounts.issue_invoice(IssueInvoice(c.operator, c.council_id))
-    d.accounts.record_payment(RecordPayment(c.operator, c.council_id, invoice.total, "bank"))
+    invoice = d.accounts.issue_invoice(IssueInvoice(c.operator, c.organization_id, c.council_id))
+    d.accounts.record_payment(
+        RecordPayment(c.operator, c.organization_id, c.council_id, invoice.total, "bank")
+    )
     d.distribution.print_at_once(PrintAtOnce(c.nina, c.performance_id, c.product_id, 1))
     assert scan(c, barcode).accepted
 
@@ -257,10 +274,12 @@ def test_a_printed_ticket_of_an_unsettled_order_is_not_payable_at_a_strict_gate(
     d.distribution.print_at_once(PrintAtOnce(c.nina, c.performance_id, c.product_id, 1))
     ((_, barcode),) = live_barcodes(c, order.id).items()
     # The operator decides to admit only settled orders from now on.
-    policy = d.setup.set_admission_policy(SetAdmissionPolicy(c.sales_point_id, False))
+    policy = d.setup.set_admission_policy(SetAdmissionPolicy(c.operator, c.sales_point_id, False))
     assert policy.admit_before_settlement is False
     rejected(c, barcode, ScanRejection.NOT_PAYABLE)
-    invoice = d.accounts.issue_invoice(IssueInvoice(c.operator, c.council_id))
+    invoice = d.accounts.issue_invoice(IssueInvoice(c.operator, c.organization_id, c.council_id))
     rejected(c, barcode, ScanRejection.NOT_PAYABLE)
-    d.accounts.record_payment(RecordPayment(c.operator, c.council_id, invoice.total, "bank"))
+    d.accounts.record_payment(
+        RecordPayment(c.operator, c.organization_id, c.council_id, invoice.total, "bank")
+    )
     assert scan(c, barcode).accepted

@@ -8,18 +8,19 @@ from datetime import timedelta
 from support.corporate import Corporate
 from support.state import refused
 from ticketdomain import (
+    ActorKind,
     CancelOrder,
     ContactDetails,
     CreateActivity,
+    CreateOperator,
     CreateOrganization,
     CreatePerformance,
     DistributeToMember,
     DistributeToSubStructure,
     ExportBeneficiaries,
     LineRequest,
-    LoginMember,
-    OperatorSession,
     PaymentMethod,
+    Permission,
     PlaceOrder,
     PrintAtOnce,
     ReclaimTickets,
@@ -54,6 +55,10 @@ def give(
     )
 
 
+def member_session(c: Corporate, individual_id: str) -> str:
+    return c.world.domain.host.open_session(ActorKind.MEMBER, individual_id).token
+
+
 def buy_later(c: Corporate, quantity: int) -> None:
     c.world.domain.sales.place_order(
         PlaceOrder(
@@ -68,7 +73,7 @@ def export(
     c: Corporate, performance_id: str | None = None, only_consenting: bool = False
 ) -> list[Row]:
     rows = c.world.domain.reports.export_beneficiaries(
-        ExportBeneficiaries(c.operator, performance_id, only_consenting)
+        ExportBeneficiaries(c.operator, c.organization_id, performance_id, only_consenting)
     ).rows
     assert all(row.activity == "La Traviata" for row in rows)
     assert all(
@@ -119,7 +124,9 @@ def test_the_export_lists_each_beneficiary_per_performance_and_structure(
         ("Zoe", "Imhof", "zoe@example.org", club, first, 1, False),
         ("Lea", "Favre", "lea@example.org", council, later, 1, True),
     ]
-    rows = c.world.domain.reports.export_beneficiaries(ExportBeneficiaries(c.operator)).rows
+    rows = c.world.domain.reports.export_beneficiaries(
+        ExportBeneficiaries(c.operator, c.organization_id)
+    ).rows
     assert {row.starts_at for row in rows} == {
         c.world.clock.now() + timedelta(days=30),
         c.world.clock.now() + timedelta(days=60),
@@ -136,9 +143,9 @@ def test_consent_is_the_members_own_and_filters_the_export(corporate: Corporate)
         ("Lea", c.later_performance_id),
     ]
     d.members.set_marketing_consent(SetMarketingConsent(c.marc, True))
-    zoe = d.members.login_member(LoginMember(give(c, 1, ZOE, by_club=True).holder_id))
+    zoe = member_session(c, give(c, 1, ZOE, by_club=True).holder_id)
     d.members.set_marketing_consent(SetMarketingConsent(zoe, True))
-    lea = d.members.login_member(LoginMember(give(c, 1, LEA).holder_id))
+    lea = member_session(c, give(c, 1, LEA).holder_id)
     d.members.set_marketing_consent(SetMarketingConsent(lea, False))
     assert [(row[0], row[5], row[6]) for row in export(c, c.performance_id)] == [
         ("Marc", 2, True),
@@ -165,7 +172,9 @@ def test_the_export_as_a_csv_file(corporate: Corporate) -> None:
     c.buy(3)
     give(c, 2)
     give(c, 1, ContactDetails("=HYPERLINK(1)", "Favre", "lea@example.org"))
-    exported = c.world.domain.reports.export_beneficiaries(ExportBeneficiaries(c.operator))
+    exported = c.world.domain.reports.export_beneficiaries(
+        ExportBeneficiaries(c.operator, c.organization_id)
+    )
     assert exported.to_csv() == (
         "first_name,last_name,email,structure,activity,performance,tickets,marketing_consent\r\n"
         "Marc,Dupont,marc@nestor.ch,Works council Nestor SA,La Traviata,2026-02-04 09:00,2,no\r\n"
@@ -179,22 +188,35 @@ def test_an_operator_exports_only_their_organizations_beneficiaries(corporate: C
     d = c.world.domain
     c.buy(1)
     give(c, 1)
-    theatre = d.setup.create_organization(
-        CreateOrganization(c.institution_id, "Theatre de Vidy", "CHF")
-    )
-    play = d.setup.create_activity(CreateActivity(theatre.id, "Hamlet"))
+    theatre = d.setup.create_organization(CreateOrganization(c.operator, "Theatre de Vidy", "CHF"))
+    play = d.setup.create_activity(CreateActivity(c.operator, theatre.id, "Hamlet"))
     evening = d.setup.create_performance(
-        CreatePerformance(play.id, c.world.clock.now() + timedelta(days=30), "Vidy", 100)
-    )
-    theatre_operator = OperatorSession(theatre.id, "operator")
-    assert d.reports.export_beneficiaries(ExportBeneficiaries(theatre_operator)).rows == ()
-    with refused(c.world, NotFoundError, "not_found"):
-        d.reports.export_beneficiaries(ExportBeneficiaries(theatre_operator, c.performance_id))
-    with refused(c.world, NotFoundError, "not_found"):
-        d.reports.export_beneficiaries(ExportBeneficiaries(c.operator, evening.id))
-    with refused(c.world, NotFoundError, "not_found"):
-        d.reports.export_beneficiaries(ExportBeneficiaries(c.operator, "performance-404"))
-    with refused(c.world, NotFoundError, "not_found"):
-        d.reports.export_beneficiaries(
-            ExportBeneficiaries(OperatorSession("organization-404", "operator"))
+        CreatePerformance(
+            c.operator, play.id, c.world.clock.now() + timedelta(days=30), "Vidy", 100
         )
+    )
+    # an operator of the theatre only, allowed to read personal data there
+    hired = d.identity.create_operator(
+        CreateOperator(
+            c.operator,
+            "Theo",
+            "Vidy",
+            "theo@vidy.ch",
+            frozenset({Permission.PERSONAL_DATA}),
+            frozenset({theatre.id}),
+        )
+    )
+    theatre_operator = d.host.open_session(ActorKind.OPERATOR, hired.id).token
+    assert (
+        d.reports.export_beneficiaries(ExportBeneficiaries(theatre_operator, theatre.id)).rows == ()
+    )
+    # the opera is not the theatre operator's: its ids are unknown to them
+    for command in [
+        ExportBeneficiaries(theatre_operator, c.organization_id),
+        ExportBeneficiaries(theatre_operator, theatre.id, c.performance_id),
+        ExportBeneficiaries(c.operator, c.organization_id, evening.id),
+        ExportBeneficiaries(c.operator, c.organization_id, "performance-404"),
+        ExportBeneficiaries(c.operator, "organization-404"),
+    ]:
+        with refused(c.world, NotFoundError, "not_found"):
+            d.reports.export_beneficiaries(command)

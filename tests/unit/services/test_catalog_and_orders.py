@@ -51,7 +51,7 @@ PDF = b"%PDF-1.4\n% acceptance\n"
 
 def buy(agency: Agency, quantity: int, **kwargs: object) -> PlaceOrder:
     defaults: dict[str, object] = {
-        "session": agency.alice,
+        "token": agency.alice,
         "lines": (LineRequest(agency.performance_id, agency.agency_tariff_id, quantity),),
         "payment_method": PaymentMethod.HOLDING_ACCOUNT,
     }
@@ -104,7 +104,9 @@ def test_buying_takes_places_at_every_level_of_the_nesting(agency: Agency) -> No
 def test_a_channel_quota_is_shared_by_the_channels_sales_points(agency: Agency) -> None:
     d = agency.world.domain
     d.setup.create_quota(
-        CreateQuota(agency.later_performance_id, 3, channel_id=agency.agency_channel_id)
+        CreateQuota(
+            agency.operator, agency.later_performance_id, 3, channel_id=agency.agency_channel_id
+        )
     )
     d.sales.place_order(
         buy(agency, 2, lines=(LineRequest(agency.later_performance_id, agency.full_id, 2),))
@@ -114,7 +116,7 @@ def test_a_channel_quota_is_shared_by_the_channels_sales_points(agency: Agency) 
             buy(
                 agency,
                 2,
-                session=agency.carol,
+                token=agency.carol,
                 lines=(LineRequest(agency.later_performance_id, agency.full_id, 2),),
             )
         )
@@ -149,10 +151,12 @@ def test_a_declined_card_changes_nothing(agency: Agency) -> None:
 
 def test_the_credit_limit_refuses_an_order_that_would_exceed_it(agency: Agency) -> None:
     d = agency.world.domain
-    d.accounts.set_credit_limit(SetCreditLimit(agency.operator, agency.hotel_id, chf("200.00")))
+    d.accounts.set_credit_limit(
+        SetCreditLimit(agency.operator, agency.organization_id, agency.hotel_id, chf("200.00"))
+    )
     d.sales.place_order(buy(agency, 3))  # 195.00
     with refused(agency.world, CreditLimitExceededError, "credit_limit_exceeded") as caught:
-        d.sales.place_order(buy(agency, 1, session=agency.bob))
+        d.sales.place_order(buy(agency, 1, token=agency.bob))
     assert caught.value.details["available"] == "5.00"
     # a card order is not charged to the account
     d.sales.place_order(
@@ -207,6 +211,7 @@ def test_the_sale_window_is_enforced(agency: Agency) -> None:
     now = w.clock.now()
     d.setup.set_catalog_profile(
         SetCatalogProfile(
+            agency.operator,
             agency.organization_id,
             frozenset({agency.activity_id}),
             (
@@ -285,7 +290,9 @@ def test_bad_documents_and_contacts_are_refused(agency: Agency) -> None:
         )
     with refused(w, EmailInvalidError):
         d.sales.place_order(buy(agency, 1, purchasing_contact=ContactDetails("A", "B", "a@")))
-    d.setup.set_sales_point_functions(SetSalesPointFunctions(agency.sales_point_id, frozenset()))
+    d.setup.set_sales_point_functions(
+        SetSalesPointFunctions(agency.operator, agency.sales_point_id, frozenset())
+    )
     with refused(w, FunctionDisabledError, "function_disabled"):
         d.sales.place_order(buy(agency, 1, purchasing_contact=ContactDetails("A", "B", "a@b.ch")))
 
@@ -293,8 +300,8 @@ def test_bad_documents_and_contacts_are_refused(agency: Agency) -> None:
 def test_a_relay_sees_only_its_structures_orders(agency: Agency) -> None:
     d = agency.world.domain
     mine = d.sales.place_order(buy(agency, 1))
-    d.sales.place_order(buy(agency, 1, session=agency.bob))
-    theirs = d.sales.place_order(buy(agency, 1, session=agency.carol))
+    d.sales.place_order(buy(agency, 1, token=agency.bob))
+    theirs = d.sales.place_order(buy(agency, 1, token=agency.carol))
     assert [o.placed_by for o in d.sales.list_orders(ListOrders(agency.bob))] == [
         agency.alice_id,
         agency.bob_id,
@@ -309,7 +316,9 @@ def test_a_relay_sees_only_its_structures_orders(agency: Agency) -> None:
 def test_the_purchasing_contact_function_off_means_the_structure_buys(agency: Agency) -> None:
     d = agency.world.domain
     d.setup.set_sales_point_functions(
-        SetSalesPointFunctions(agency.sales_point_id, frozenset({Function.OPTIONS}))
+        SetSalesPointFunctions(
+            agency.operator, agency.sales_point_id, frozenset({Function.OPTIONS})
+        )
     )
     order = d.sales.place_order(buy(agency, 1))
     assert order.purchasing_contact_id is None

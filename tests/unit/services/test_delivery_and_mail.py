@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from support.agency import Agency
+from support.agency import Agency, relay_session
 from support.state import refused
 from ticketdomain import (
     CancelOrder,
@@ -35,6 +35,17 @@ def place(agency: Agency, quantity: int = 2) -> str:
             purchasing_contact=ContactDetails("Claire", "Dubois", "claire@example.org"),
         )
     ).id
+
+
+def send_welcomes(agency: Agency) -> None:
+    """Send the welcome mail the set-up queued for each relay, to start from an empty outbox."""
+    sent = agency.world.domain.mail.dispatch_mail(DispatchMail(agency.operator))
+    assert len(sent.sent) == 3 and sent.failed == ()
+    assert {str(m.to) for m in agency.world.mailer.outbox} == {
+        "alice@beau-rivage.ch",
+        "bob@beau-rivage.ch",
+        "carol@touragent.ch",
+    }
 
 
 def test_printing_renders_every_ticket_with_the_beneficiary(agency: Agency) -> None:
@@ -76,11 +87,12 @@ def test_printing_is_refused_for_foreign_or_cancelled_orders(agency: Agency) -> 
 
 
 def test_an_unsettled_order_is_not_printed_where_the_policy_says_so(agency: Agency) -> None:
-    from ticketdomain import AuthorizeStructure, Function, IssueInvoice, LoginRelay, RecordPayment
+    from ticketdomain import AuthorizeStructure, Function, IssueInvoice, RecordPayment
 
     d, w = agency.world.domain, agency.world
     strict = d.setup.create_sales_point(
         CreateSalesPoint(
+            agency.operator,
             agency.organization_id,
             agency.agency_channel_id,
             "Strict agencies",
@@ -89,8 +101,8 @@ def test_an_unsettled_order_is_not_printed_where_the_policy_says_so(agency: Agen
             admit_before_settlement=False,
         )
     )
-    d.setup.authorize_structure(AuthorizeStructure(strict.id, agency.hotel_id))
-    session = d.sales.login_relay(LoginRelay(agency.alice_id, strict.id))
+    d.setup.authorize_structure(AuthorizeStructure(agency.operator, strict.id, agency.hotel_id))
+    session = relay_session(d, agency.alice_id, strict.id)
     order = d.sales.place_order(
         PlaceOrder(
             session,
@@ -100,17 +112,23 @@ def test_an_unsettled_order_is_not_printed_where_the_policy_says_so(agency: Agen
     )
     with refused(w, OrderNotSettledError, "order_not_settled"):
         d.sales.print_tickets(PrintTickets(session, order.id))
-    invoice = d.accounts.issue_invoice(IssueInvoice(agency.operator, agency.hotel_id))
+    invoice = d.accounts.issue_invoice(
+        IssueInvoice(agency.operator, agency.organization_id, agency.hotel_id)
+    )
     with refused(w, OrderNotSettledError):
         d.sales.print_tickets(PrintTickets(session, order.id))
     d.accounts.record_payment(
-        RecordPayment(agency.operator, agency.hotel_id, invoice.total, "bank")
+        RecordPayment(
+            agency.operator, agency.organization_id, agency.hotel_id, invoice.total, "bank"
+        )
     )
     assert d.sales.print_tickets(PrintTickets(session, order.id)).ticket_ids
 
 
 def test_transfer_assigns_tickets_and_mails_the_client_only_once_committed(agency: Agency) -> None:
     w = agency.world
+    send_welcomes(agency)
+    welcomed = list(w.mailer.outbox)
     order_id = place(agency, 3)
     transferred = w.domain.sales.transfer_tickets(
         TransferTickets(
@@ -122,15 +140,15 @@ def test_transfer_assigns_tickets_and_mails_the_client_only_once_committed(agenc
     assert {t.holder_id for t in view.tickets} == {transferred.client_id}
     assert {t.state for t in view.tickets} == {TicketState.DISTRIBUTED}
     # queued, not sent: the mail leaves when the outbox is dispatched
-    assert w.mailer.outbox == []
+    assert w.mailer.outbox == welcomed
     w.mailer.fail_next(1)
-    first = w.domain.mail.dispatch_mail(DispatchMail())
+    first = w.domain.mail.dispatch_mail(DispatchMail(agency.operator))
     assert first.failed == (transferred.mail_id,) and first.sent == ()
-    second = w.domain.mail.dispatch_mail(DispatchMail())
+    second = w.domain.mail.dispatch_mail(DispatchMail(agency.operator))
     assert second.sent == (transferred.mail_id,)
     (mail,) = w.mailer.sent_to("jean@example.org")
     assert "3 ticket(s)" in mail.subject
-    assert w.domain.mail.dispatch_mail(DispatchMail()).sent == ()
+    assert w.domain.mail.dispatch_mail(DispatchMail(agency.operator)).sent == ()
     with refused(w, StateTransitionError):
         w.domain.sales.transfer_tickets(
             TransferTickets(agency.alice, order_id, ContactDetails("J", "M", "j@example.org"))
@@ -141,12 +159,13 @@ def test_a_refused_transfer_queues_no_mail(agency: Agency) -> None:
     from ticketdomain.core.errors import EmailInvalidError
 
     w = agency.world
+    send_welcomes(agency)
     order_id = place(agency)
     with refused(w, EmailInvalidError):
         w.domain.sales.transfer_tickets(
             TransferTickets(agency.alice, order_id, ContactDetails("J", "M", "nope"))
         )
-    assert w.domain.mail.dispatch_mail(DispatchMail()).sent == ()
+    assert w.domain.mail.dispatch_mail(DispatchMail(agency.operator)).sent == ()
 
 
 def test_transfer_needs_the_delivery_mode_on_the_sales_point(agency: Agency) -> None:

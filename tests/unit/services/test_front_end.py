@@ -8,7 +8,7 @@ from typing import Any
 from support.agency import Agency
 from support.state import refused
 from ticketdomain import LineRequest, OrderView, PaymentMethod, PlaceOrder, TicketDomainError
-from ticketdomain.core.errors import QuotaExhaustedError
+from ticketdomain.core.errors import QuotaExhaustedError, SessionInvalidError
 from ticketdomain.serialization import (
     structure_command,
     unstructure,
@@ -67,3 +67,26 @@ def test_malformed_json_commands_get_typed_errors(agency: Agency) -> None:
     assert json.loads(send(agency, json.dumps(payload)))["error"]["code"] == "quantity_invalid"
     unknown = json.dumps({"type": "DropTables", "data": {}})
     assert json.loads(send(agency, unknown))["error"]["code"] == "command_type_unknown"
+
+
+def test_who_sends_a_json_command_is_only_what_its_token_opens(agency: Agency) -> None:
+    payload = json.loads(place(agency, 1))
+    assert payload["data"]["token"] == agency.alice
+    # a session described in the payload, as the old API took it, is not a token
+    payload["data"]["token"] = {
+        "relay_id": agency.alice_id,
+        "structure_id": agency.hotel_id,
+        "sales_point_id": agency.sales_point_id,
+    }
+    assert json.loads(send(agency, json.dumps(payload)))["error"]["code"] == "payload_invalid"
+    for forged in ("tds_token000999", agency.alice_id, "", "tds_" + "x" * 500):
+        payload["data"]["token"] = forged
+        with refused(agency.world, SessionInvalidError):
+            agency.world.domain.handle(json_command(json.dumps(payload)))
+        answer = json.loads(send(agency, json.dumps(payload)))["error"]
+        assert answer["code"] == "session_invalid"
+    # the host's trusted calls are no commands: a front end cannot reach them
+    bootstrap = {"type": "Bootstrap", "data": {"institution_name": "Mine"}}
+    assert json.loads(send(agency, json.dumps(bootstrap)))["error"]["code"] == (
+        "command_type_unknown"
+    )

@@ -8,6 +8,7 @@ from typing import Any, cast
 from support.corporate import Corporate, set_up_corporate
 from support.state import refused
 from ticketdomain import (
+    ActorKind,
     CancelOrder,
     ContactDetails,
     DispatchMail,
@@ -15,7 +16,6 @@ from ticketdomain import (
     IssueInvoice,
     ListMemberTickets,
     LoginMember,
-    MemberSession,
     PrintAtOnce,
     PrintMemberTickets,
     ReclaimTickets,
@@ -29,18 +29,21 @@ from ticketdomain import (
     ViewOrder,
 )
 from ticketdomain.core.errors import (
+    ActorNotAllowedError,
     ForeignResourceError,
-    MemberAccessDeniedError,
+    LoginFailedError,
     NameInvalidError,
     NotFoundError,
     OrderNotSettledError,
     QuantityInvalidError,
+    SessionInvalidError,
     StateTransitionError,
 )
 from ticketdomain.testing.domain import FakeWorld
 from ticketdomain.testing.fakes import RecordingRenderer
 
 LEA = ContactDetails("Lea", "Favre", "lea@example.org")
+PASSWORD = "correct horse battery"
 
 
 def give(c: Corporate, quantity: int, member: ContactDetails | None = None) -> TicketsDistributed:
@@ -57,7 +60,7 @@ def give(c: Corporate, quantity: int, member: ContactDetails | None = None) -> T
     )
 
 
-def own_tickets(c: Corporate, session: MemberSession) -> dict[str, tuple[TicketState, str | None]]:
+def own_tickets(c: Corporate, session: str) -> dict[str, tuple[TicketState, str | None]]:
     """State and printed beneficiary of each ticket the member sees."""
     listed = c.world.domain.members.list_member_tickets(ListMemberTickets(session))
     return {t.ticket_id: (t.state, t.beneficiary) for t in listed}
@@ -74,8 +77,12 @@ def test_a_member_logs_in_and_sees_only_their_own_tickets(corporate: Corporate) 
     c.buy(6)
     marcs = give(c, 2)
     leas = give(c, 1, LEA)
-    lea = d.members.login_member(LoginMember(leas.holder_id))
-    assert (lea.individual_id, lea.institution_id) == (leas.holder_id, c.institution_id)
+    d.host.set_password(ActorKind.MEMBER, leas.holder_id, PASSWORD)
+    opened = d.identity.login_member(LoginMember(c.institution_id, "LEA@example.org", PASSWORD))
+    assert (opened.actor_kind, opened.actor_id) == (ActorKind.MEMBER, leas.holder_id)
+    who = d.host.who(opened.token)
+    assert (who.id, who.institution_id) == (leas.holder_id, c.institution_id)
+    lea = opened.token
 
     listed = d.members.list_member_tickets(ListMemberTickets(c.marc))
     assert sorted(t.ticket_id for t in listed) == sorted(marcs.ticket_ids)
@@ -89,22 +96,32 @@ def test_a_member_logs_in_and_sees_only_their_own_tickets(corporate: Corporate) 
         assert (ticket.state, ticket.beneficiary) == (TicketState.DISTRIBUTED, None)
     assert list(own_tickets(c, lea)) == list(leas.ticket_ids)
     # a relay logged in as an individual holds no ticket of the works council's stock
-    nina = d.members.login_member(LoginMember(c.nina_id))
-    assert own_tickets(c, nina) == {}
+    d.host.set_password(ActorKind.MEMBER, c.nina_id, PASSWORD)
+    nina = d.identity.login_member(LoginMember(c.institution_id, "nina@nestor.ch", PASSWORD))
+    assert own_tickets(c, nina.token) == {}
 
 
 def test_logging_in_someone_unknown_is_refused(corporate: Corporate) -> None:
     c = corporate
     d = c.world.domain
-    with refused(c.world, MemberAccessDeniedError, "member_access_denied"):
-        d.members.login_member(LoginMember("individual-404"))
-    # a session forged for an individual that does not exist sees nothing
-    ghost = MemberSession("individual-404", c.institution_id)
-    with refused(c.world, MemberAccessDeniedError, "member_access_denied"):
-        d.members.list_member_tickets(ListMemberTickets(ghost))
-    elsewhere = MemberSession(c.marc_id, "institution-404")
-    with refused(c.world, MemberAccessDeniedError, "member_access_denied"):
-        d.members.list_member_tickets(ListMemberTickets(elsewhere))
+    d.host.set_password(ActorKind.MEMBER, c.marc_id, PASSWORD)
+    for institution_id, email in [
+        (c.institution_id, "nobody@nestor.ch"),
+        # marc's email and password, in another institution
+        ("institution-404", "marc@nestor.ch"),
+    ]:
+        with refused(c.world, LoginFailedError, "login_failed"):
+            d.identity.login_member(LoginMember(institution_id, email, PASSWORD))
+    # a token forged, or made up for an individual that does not exist, sees nothing
+    for forged in ["individual-404", "tds_individual-404", "tdk_individual-404", ""]:
+        with refused(c.world, SessionInvalidError, "session_invalid"):
+            d.members.list_member_tickets(ListMemberTickets(forged))
+    with refused(c.world, NotFoundError, "not_found"):
+        d.host.open_session(ActorKind.MEMBER, "individual-404")
+    # nor does another kind of actor's token open the individual space
+    for other in [c.nina, c.gate, c.operator]:
+        with refused(c.world, ActorNotAllowedError, "actor_not_allowed"):
+            d.members.list_member_tickets(ListMemberTickets(other))
 
 
 def test_printing_puts_the_final_beneficiarys_name_on_the_ticket(corporate: Corporate) -> None:
@@ -235,10 +252,12 @@ def test_an_unsettled_order_is_printed_once_paid_where_the_policy_says_so(
         d.members.print_member_tickets(PrintMemberTickets(c.marc, (ticket_id,)))
     with refused(world, OrderNotSettledError, "order_not_settled"):
         d.distribution.print_at_once(PrintAtOnce(c.nina, c.performance_id, c.product_id, 1))
-    invoice = d.accounts.issue_invoice(IssueInvoice(c.operator, c.council_id))
+    invoice = d.accounts.issue_invoice(IssueInvoice(c.operator, c.organization_id, c.council_id))
     with refused(world, OrderNotSettledError, "order_not_settled"):
         d.members.print_member_tickets(PrintMemberTickets(c.marc, (ticket_id,)))
-    d.accounts.record_payment(RecordPayment(c.operator, c.council_id, invoice.total, "bank"))
+    d.accounts.record_payment(
+        RecordPayment(c.operator, c.organization_id, c.council_id, invoice.total, "bank")
+    )
     assert d.members.print_member_tickets(PrintMemberTickets(c.marc, (ticket_id,))).ticket_ids
     assert d.distribution.print_at_once(
         PrintAtOnce(c.nina, c.performance_id, c.product_id, 1)
@@ -251,16 +270,14 @@ def test_a_member_records_their_consent_to_hear_from_the_organization(
     c = corporate
     d = c.world.domain
     assert d.members.set_marketing_consent(SetMarketingConsent(c.marc, True)).marketing_consent
-    (marc,) = d.contacts.search_contacts(SearchContacts(c.council_id, "marc@"))
+    (marc,) = d.contacts.search_contacts(SearchContacts(c.operator, c.council_id, "marc@"))
     assert marc.marketing_consent is True
     view = d.members.set_marketing_consent(SetMarketingConsent(c.marc, False))
     assert (view.id, view.marketing_consent) == (c.marc_id, False)
-    (marc,) = d.contacts.search_contacts(SearchContacts(c.council_id, "marc@"))
+    (marc,) = d.contacts.search_contacts(SearchContacts(c.operator, c.council_id, "marc@"))
     assert marc.marketing_consent is False
-    with refused(c.world, MemberAccessDeniedError, "member_access_denied"):
-        d.members.set_marketing_consent(
-            SetMarketingConsent(MemberSession("individual-404", c.institution_id), True)
-        )
+    with refused(c.world, SessionInvalidError, "session_invalid"):
+        d.members.set_marketing_consent(SetMarketingConsent("tds_individual-404", True))
 
 
 def test_members_are_told_when_the_order_of_their_tickets_is_cancelled(
@@ -271,13 +288,13 @@ def test_members_are_told_when_the_order_of_their_tickets_is_cancelled(
     order = c.buy(4)
     give(c, 2)
     give(c, 1, LEA)
-    d.mail.dispatch_mail(DispatchMail())
+    d.mail.dispatch_mail(DispatchMail(c.operator))
     invitations = len(c.world.mailer.outbox)
 
     cancelled = d.accounts.cancel_order(CancelOrder(c.operator, order.id))
 
     assert len(cancelled.mail_ids) == 2
-    assert d.mail.dispatch_mail(DispatchMail()).sent == cancelled.mail_ids
+    assert d.mail.dispatch_mail(DispatchMail(c.operator)).sent == cancelled.mail_ids
     notices = c.world.mailer.outbox[invitations:]
     assert sorted(m.to.value for m in notices) == ["lea@example.org", "marc@nestor.ch"]
     (to_marc,) = [m for m in notices if m.to.value == "marc@nestor.ch"]

@@ -7,14 +7,17 @@ from datetime import timedelta
 from support.agency import Agency
 from support.state import refused
 from ticketdomain import (
+    ActorKind,
     CardPayment,
     ConfirmReservation,
+    CreateOperator,
+    CreateOrganization,
     DeclineOption,
     GrantOption,
     LineRequest,
-    OperatorSession,
     OptionState,
     PaymentMethod,
+    Permission,
     PlaceOrder,
     PlaceReservation,
     ProcessDueExpiries,
@@ -35,6 +38,18 @@ from ticketdomain.core.errors import (
 
 def lines(agency: Agency, quantity: int) -> tuple[LineRequest, ...]:
     return (LineRequest(agency.performance_id, agency.agency_tariff_id, quantity),)
+
+
+def other_institutions_operator(agency: Agency) -> str:
+    """A session of the first operator of another institution (every permission there)."""
+    d = agency.world.domain
+    boot = d.host.bootstrap(
+        institution_name="Geneva Events",
+        first_name="Ines",
+        last_name="Intrus",
+        email="ines@geneva-events.ch",
+    )
+    return d.host.open_session(ActorKind.OPERATOR, boot.operator.id).token
 
 
 def available(agency: Agency) -> int:
@@ -75,23 +90,43 @@ def test_an_option_lapses_at_its_expiry(agency: Agency) -> None:
     d, w = agency.world.domain, agency.world
     option = d.sales.request_option(RequestOption(agency.alice, lines(agency, 2)))
     w.clock.advance(timedelta(days=7))
-    processed = d.sales.process_due_expiries(ProcessDueExpiries())
+    # a maintenance job: it applies what the clock decided, whoever runs it
+    processed = d.sales.process_due_expiries(ProcessDueExpiries(agency.operator))
     assert processed.options_lapsed == (option.id,)
     with refused(w, StateTransitionError):
         d.sales.grant_option(GrantOption(agency.operator, option.id))
 
 
 def test_another_organizations_operator_cannot_grant(agency: Agency) -> None:
-    option = agency.world.domain.sales.request_option(RequestOption(agency.alice, lines(agency, 2)))
-    with refused(agency.world, NotFoundError):
-        agency.world.domain.sales.grant_option(
-            GrantOption(OperatorSession("organization-999", "intruder"), option.id)
+    d = agency.world.domain
+    option = d.sales.request_option(RequestOption(agency.alice, lines(agency, 2)))
+    # an operator of another organization of the same institution, with the sales permission
+    theatre = d.setup.create_organization(CreateOrganization(agency.operator, "Theatre", "CHF"))
+    clerk = d.identity.create_operator(
+        CreateOperator(
+            agency.operator,
+            "Theo",
+            "Clerc",
+            "theo@theatre.ch",
+            frozenset({Permission.SALES}),
+            organization_ids=frozenset({theatre.id}),
         )
+    )
+    clerk_token = d.host.open_session(ActorKind.OPERATOR, clerk.id).token
+    # and an operator of another institution, with every permission
+    for intruder in (clerk_token, other_institutions_operator(agency)):
+        with refused(agency.world, NotFoundError) as caught:
+            d.sales.grant_option(GrantOption(intruder, option.id))
+        # the option is reported as unknown, as if it did not exist
+        assert caught.value.details == {"kind": "option", "id": option.id}
+    assert d.sales.grant_option(GrantOption(agency.operator, option.id)).option_id == option.id
 
 
 def test_options_and_reservations_need_the_options_function(agency: Agency) -> None:
     d = agency.world.domain
-    d.setup.set_sales_point_functions(SetSalesPointFunctions(agency.sales_point_id, frozenset()))
+    d.setup.set_sales_point_functions(
+        SetSalesPointFunctions(agency.operator, agency.sales_point_id, frozenset())
+    )
     with refused(agency.world, FunctionDisabledError):
         d.sales.request_option(RequestOption(agency.alice, lines(agency, 1)))
     with refused(agency.world, FunctionDisabledError):
@@ -110,7 +145,7 @@ def test_a_reservation_holds_places_until_its_deadline(agency: Agency) -> None:
     w.clock.advance(timedelta(days=2))
     # from its deadline on the reservation no longer counts, even before the job runs
     assert available(agency) == 10
-    processed = d.sales.process_due_expiries(ProcessDueExpiries())
+    processed = d.sales.process_due_expiries(ProcessDueExpiries(agency.operator))
     assert processed.reservations_expired == (reservation.id,)
     with refused(w, StateTransitionError):
         d.sales.confirm_reservation(
@@ -162,4 +197,6 @@ def test_granting_a_lapsed_option_is_refused_even_before_the_expiry_job(agency: 
     with refused(w, StateTransitionError) as caught:
         d.sales.grant_option(GrantOption(agency.operator, option.id))
     assert caught.value.details["state"] == "lapsed"
-    assert d.sales.process_due_expiries(ProcessDueExpiries()).options_lapsed == (option.id,)
+    assert d.sales.process_due_expiries(ProcessDueExpiries(agency.operator)).options_lapsed == (
+        option.id,
+    )

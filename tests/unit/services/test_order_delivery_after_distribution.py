@@ -58,10 +58,12 @@ def test_printing_an_order_skips_tickets_handed_to_a_sub_structure_or_a_member(
 def test_transferring_an_order_skips_tickets_handed_to_a_sub_structure(agency: Agency) -> None:
     d = agency.world.domain
     d.setup.set_sales_point_functions(
-        SetSalesPointFunctions(agency.sales_point_id, frozenset({Function.DISTRIBUTION}))
+        SetSalesPointFunctions(
+            agency.operator, agency.sales_point_id, frozenset({Function.DISTRIBUTION})
+        )
     )
     annex = d.contacts.create_structure(
-        CreateStructure(agency.institution_id, "Beau-Rivage annex", parent_id=agency.hotel_id)
+        CreateStructure(agency.operator, "Beau-Rivage annex", parent_id=agency.hotel_id)
     )
     order = d.sales.place_order(
         PlaceOrder(

@@ -56,7 +56,7 @@ class AgencySales(RuleBasedStateMachine):
     def set_up(self) -> None:
         self.agency = set_up_agency(build_fake_world(self.make_storage()))
         self.d = self.agency.world.domain
-        self.sessions = [self.agency.alice, self.agency.bob, self.agency.carol]
+        self.tokens = [self.agency.alice, self.agency.bob, self.agency.carol]
         self.tariffs = [self.agency.agency_tariff_id, self.agency.full_id]
         self.performances = [self.agency.performance_id, self.agency.later_performance_id]
         self.paid = Decimal(0)
@@ -64,7 +64,9 @@ class AgencySales(RuleBasedStateMachine):
 
     def _account(self) -> object:
         return self.d.accounts.view_holding_account(
-            ViewHoldingAccount(self.agency.operator, self.agency.hotel_id)
+            ViewHoldingAccount(
+                self.agency.operator, self.agency.organization_id, self.agency.hotel_id
+            )
         )
 
     @rule(
@@ -78,7 +80,7 @@ class AgencySales(RuleBasedStateMachine):
         self, who: int, performance: int, tariff: int, quantity: int, by_card: bool
     ) -> None:
         command = PlaceOrder(
-            self.sessions[who],
+            self.tokens[who],
             (LineRequest(self.performances[performance], self.tariffs[tariff], quantity),),
             PaymentMethod.CARD if by_card else PaymentMethod.HOLDING_ACCOUNT,
             card=CardPayment("tok_visa") if by_card else None,
@@ -90,7 +92,9 @@ class AgencySales(RuleBasedStateMachine):
         else:
             if not by_card and who < 2:
                 view = self.d.accounts.view_holding_account(
-                    ViewHoldingAccount(self.agency.operator, self.agency.hotel_id)
+                    ViewHoldingAccount(
+                        self.agency.operator, self.agency.organization_id, self.agency.hotel_id
+                    )
                 )
                 # rule 2: after an accepted order, a capped account is within its limit
                 if view.credit_limit is not None:
@@ -118,7 +122,7 @@ class AgencySales(RuleBasedStateMachine):
         with contextlib.suppress(QuotaExhaustedError):
             self.d.sales.place_reservation(
                 PlaceReservation(
-                    self.sessions[who],
+                    self.tokens[who],
                     (
                         LineRequest(
                             self.agency.performance_id, self.agency.agency_tariff_id, quantity
@@ -154,7 +158,7 @@ class AgencySales(RuleBasedStateMachine):
     @rule(hours=st.integers(1, 60))
     def time_passes(self, hours: int) -> None:
         self.agency.world.clock.advance(timedelta(hours=hours))
-        self.d.sales.process_due_expiries(ProcessDueExpiries())
+        self.d.sales.process_due_expiries(ProcessDueExpiries(self.agency.operator))
 
     @rule(index=st.integers(0, 50))
     def operator_cancels(self, index: int) -> None:
@@ -171,7 +175,11 @@ class AgencySales(RuleBasedStateMachine):
     @rule()
     def operator_invoices(self) -> None:
         try:
-            self.d.accounts.issue_invoice(IssueInvoice(self.agency.operator, self.agency.hotel_id))
+            self.d.accounts.issue_invoice(
+                IssueInvoice(
+                    self.agency.operator, self.agency.organization_id, self.agency.hotel_id
+                )
+            )
         except TicketDomainError as refused:
             assert refused.code == "nothing_to_invoice"
 
@@ -179,7 +187,13 @@ class AgencySales(RuleBasedStateMachine):
     def structure_pays(self, cents: int) -> None:
         amount = Decimal(cents) / 100
         self.d.accounts.record_payment(
-            RecordPayment(self.agency.operator, self.agency.hotel_id, chf(str(amount)), "bank")
+            RecordPayment(
+                self.agency.operator,
+                self.agency.organization_id,
+                self.agency.hotel_id,
+                chf(str(amount)),
+                "bank",
+            )
         )
         self.paid += amount
 
@@ -188,6 +202,7 @@ class AgencySales(RuleBasedStateMachine):
         self.d.accounts.set_credit_limit(
             SetCreditLimit(
                 self.agency.operator,
+                self.agency.organization_id,
                 self.agency.hotel_id,
                 chf(str(limit)) if limit is not None else None,
             )
@@ -222,7 +237,9 @@ class AgencySales(RuleBasedStateMachine):
     @invariant()
     def money_adds_up_and_invoices_are_gapless(self) -> None:
         account = self.d.accounts.view_holding_account(
-            ViewHoldingAccount(self.agency.operator, self.agency.hotel_id)
+            ViewHoldingAccount(
+                self.agency.operator, self.agency.organization_id, self.agency.hotel_id
+            )
         )
         charged = sum(
             (
@@ -235,7 +252,7 @@ class AgencySales(RuleBasedStateMachine):
         )
         assert account.outstanding.amount == charged - self.paid
         invoices = self.d.accounts.list_invoices(
-            ListInvoices(self.agency.operator, self.agency.hotel_id)
+            ListInvoices(self.agency.operator, self.agency.organization_id, self.agency.hotel_id)
         )
         assert [i.number for i in invoices] == list(range(1, len(invoices) + 1))
         orders = {o.id: o for o in account.orders}

@@ -93,7 +93,9 @@ def test_the_report_needs_its_function_and_a_valid_period(agency: Agency) -> Non
     with refused(w, PeriodInvalidError):
         d.reports.sales_report(ViewSalesReport(agency.alice, now.replace(tzinfo=None)))
     d.setup.set_sales_point_functions(
-        SetSalesPointFunctions(agency.sales_point_id, frozenset({Function.OPTIONS}))
+        SetSalesPointFunctions(
+            agency.operator, agency.sales_point_id, frozenset({Function.OPTIONS})
+        )
     )
     with refused(w, FunctionDisabledError):
         d.reports.sales_report(ViewSalesReport(agency.alice))
