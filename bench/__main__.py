@@ -76,7 +76,11 @@ def bench(name: str, storage: Storage, orders: int) -> None:
     # A performance of the agency's activity (no quota) with a seat for every order.
     performance = d.setup.create_performance(
         CreatePerformance(
-            agency.activity_id, world.clock.now() + timedelta(days=90), "Bench", max(orders, 1)
+            agency.operator,
+            agency.activity_id,
+            world.clock.now() + timedelta(days=90),
+            "Bench",
+            max(orders, 1),
         )
     )
     line = (LineRequest(performance.id, agency.agency_tariff_id, 1),)
@@ -93,17 +97,21 @@ def bench(name: str, storage: Storage, orders: int) -> None:
         "view_catalog": per_call(lambda: d.sales.view_catalog(ViewCatalog(agency.alice)), 50),
         "view_holding_account": per_call(
             lambda: d.accounts.view_holding_account(
-                ViewHoldingAccount(agency.operator, agency.hotel_id)
+                ViewHoldingAccount(agency.operator, agency.organization_id, agency.hotel_id)
             ),
             20,
         ),
     }
     start = time.perf_counter()
-    invoice = d.accounts.issue_invoice(IssueInvoice(agency.operator, agency.hotel_id))
+    invoice = d.accounts.issue_invoice(
+        IssueInvoice(agency.operator, agency.organization_id, agency.hotel_id)
+    )
     results[f"issue_invoice ({len(invoice.order_ids)} orders)"] = time.perf_counter() - start
     results["record_payment"] = per_call(
         lambda: d.accounts.record_payment(
-            RecordPayment(agency.operator, agency.hotel_id, invoice.total, "bench")
+            RecordPayment(
+                agency.operator, agency.organization_id, agency.hotel_id, invoice.total, "bench"
+            )
         ),
         1,
     )

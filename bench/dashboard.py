@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager
 
 from support.corporate import Corporate, set_up_corporate
 from ticketdomain import (
+    ActorKind,
     ContactDetails,
     DistributeToMember,
     DistributeToSubStructure,
@@ -27,7 +28,6 @@ from ticketdomain import (
     LineRequest,
     ListDistributedTickets,
     ListMemberTickets,
-    LoginMember,
     PaymentMethod,
     PlaceOrder,
     PrintAtOnce,
@@ -54,6 +54,7 @@ def populate(storage: Storage, tickets: int) -> Corporate:
     d = world.domain
     d.setup.set_catalog_profile(
         SetCatalogProfile(
+            corp.operator,
             corp.organization_id,
             frozenset({corp.activity_id}),
             (
@@ -134,7 +135,8 @@ def populate(storage: Storage, tickets: int) -> Corporate:
             for barcode in barcodes.values():
                 d.access.scan_ticket(ScanTicket(corp.gate, performance_id, barcode))
     if first_member is not None:
-        member = d.members.login_member(LoginMember(first_member))
+        # The host's trusted call, as a host with its own identity provider would open it.
+        member = d.host.open_session(ActorKind.MEMBER, first_member).token
         own = d.members.list_member_tickets(ListMemberTickets(member))
         d.members.print_member_tickets(
             PrintMemberTickets(member, tuple(ticket.ticket_id for ticket in own))

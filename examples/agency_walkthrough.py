@@ -1,8 +1,11 @@
 """The agency space, start to finish, on SQLite.
 
-A hotel's two relays sell an opera to their clients on account and by card; an option is granted
+The host bootstraps an institution and its first operator, who logs in with a password and sets
+up an opera for hotels. A hotel's two relays open the welcome mail, log in once with its link
+and choose a password; they sell to their clients on account and by card; an option is granted
 and confirmed, a reservation expires, the operator invoices the hotel and is paid in two
-payments, and the hotel reads its sales report. PDFs, mails and the report land under ``--out``.
+payments, and the hotel reads its sales report. Forged JSON payloads are refused along the way.
+PDFs, mails and the report land under ``--out``.
 
 Run it with ``make demo``, or ``python examples/agency_walkthrough.py --out out/agency``.
 """
@@ -10,20 +13,27 @@ Run it with ``make demo``, or ``python examples/agency_walkthrough.py --out out/
 from __future__ import annotations
 
 import argparse
+import email
+import email.policy
+import json
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from ticketdomain import (
     AuthorizeStructure,
     CardPayment,
+    ChangePassword,
     ChannelKind,
     ConfirmReservation,
     ContactDetails,
     ContactRole,
     CreateActivity,
     CreateIndividual,
-    CreateInstitution,
     CreateOrganization,
     CreatePerformance,
     CreateProduct,
@@ -39,9 +49,11 @@ from ticketdomain import (
     GrantOption,
     IssueInvoice,
     LineRequest,
+    LoginOperator,
     LoginRelay,
+    LoginWithLink,
+    Logout,
     Money,
-    OperatorSession,
     PaymentMethod,
     PlaceOrder,
     PlaceReservation,
@@ -50,6 +62,7 @@ from ticketdomain import (
     ProductConditions,
     RecordPayment,
     RequestOption,
+    SecurityPolicy,
     SetCatalogProfile,
     SetCreditLimit,
     TicketDomain,
@@ -59,16 +72,31 @@ from ticketdomain import (
     ViewHoldingAccount,
     ViewSalesReport,
 )
+from ticketdomain.serialization import structure_command
 from ticketdomain.testing.fakes import FixedClock
+from ticketdomain_argon2 import Argon2PasswordHasher
 from ticketdomain_filesystem import FilesystemDocumentStore
 from ticketdomain_fpdf import FpdfTicketRenderer
 from ticketdomain_maildir import MailDirectoryMailer
 from ticketdomain_sandbox import SandboxPaymentGateway
 from ticketdomain_sqlalchemy import SqlAlchemyStorage
-from ticketdomain_system import SecretsBarcodeGenerator, UuidIdGenerator
+from ticketdomain_system import SecretsBarcodeGenerator, SecretsTokenGenerator, UuidIdGenerator
 
 # A tiny PDF standing in for the client's signed acceptance.
 ACCEPTANCE = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+#: where the host's front end takes the links mailed to relays and members
+SECURITY = SecurityPolicy(
+    relay_link="https://tickets.example.org/relay/login?token={token}",
+    member_link="https://tickets.example.org/me/login?token={token}",
+)
+OPERATOR_EMAIL = "odile.perret@opera-lausanne.example"
+#: what each person typed when choosing a password (a demo has to write them down somewhere)
+PASSWORDS = {
+    OPERATOR_EMAIL: "lake-view opera back office",
+    "alice@beau-rivage.example": "Alice chose this one at the front desk",
+    "bob@beau-rivage.example": "bob's night-shift passphrase",
+}
 
 
 def chf(amount: str) -> Money:
@@ -94,7 +122,43 @@ def build(out: Path, clock: FixedClock) -> TicketDomain:
         documents=FilesystemDocumentStore(out / "documents"),
         renderer=FpdfTicketRenderer(),
         mailer=MailDirectoryMailer(out / "mail", sender="tickets@opera-lausanne.example"),
+        passwords=Argon2PasswordHasher(),
+        tokens=SecretsTokenGenerator(),
+        security=SECURITY,
     )
+
+
+def read_mail(mail: Path, to: str, subject: str) -> EmailMessage:
+    """The one delivered mail to ``to`` whose subject contains ``subject``, as a mail program
+    reads it."""
+    (found,) = (
+        message
+        for path in sorted(mail.glob("*.eml"))
+        for message in [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)]
+        if isinstance(message, EmailMessage)
+        and message["To"] == to
+        and subject in str(message["Subject"])
+    )
+    return found
+
+
+def link_token(message: EmailMessage) -> str:
+    """What clicking the mail's link hands to the front end: the ``token`` of its URL."""
+    body = message.get_body(("plain",))
+    assert body is not None
+    url = re.search(r"https://tickets\.example\.org/\S+", body.get_content())
+    assert url is not None, "the mail carries a login link"
+    (token,) = parse_qs(urlsplit(url.group()).query)["token"]
+    return token
+
+
+def refusal(action: Callable[[], object]) -> str:
+    """Run a call that must be refused; give its error code."""
+    try:
+        action()
+    except TicketDomainError as refused:
+        return f"[{refused.code}]"
+    raise AssertionError("the call was not refused")
 
 
 def main(out: Path) -> None:
@@ -103,16 +167,36 @@ def main(out: Path) -> None:
     clock = FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     d = build(out, clock)
 
-    # --- operator set-up -------------------------------------------------------------------
-    institution = d.setup.create_institution(CreateInstitution("Lausanne Tourism"))
-    opera = d.setup.create_organization(
-        CreateOrganization(institution.id, "Opera de Lausanne", "CHF")
+    # --- the host bootstraps, the operator logs in ---------------------------------------------
+    boot = d.host.bootstrap(
+        institution_name="Lausanne Tourism",
+        first_name="Odile",
+        last_name="Perret",
+        email=OPERATOR_EMAIL,
+        password=PASSWORDS[OPERATOR_EMAIL],
     )
+    institution = boot.institution
+
+    def operator_login() -> str:
+        return d.identity.login_operator(
+            LoginOperator(institution.id, OPERATOR_EMAIL, PASSWORDS[OPERATOR_EMAIL])
+        ).token
+
+    op = operator_login()
+    step(
+        f"the host bootstrapped {institution.name} and its first operator "
+        f"{boot.operator.first_name} {boot.operator.last_name}, who logged in with her password "
+        f"(argon2id) and got a session token"
+    )
+
+    # --- operator set-up -------------------------------------------------------------------
+    opera = d.setup.create_organization(CreateOrganization(op, "Opera de Lausanne", "CHF"))
     channel = d.setup.create_sales_channel(
-        CreateSalesChannel(institution.id, "Internet Agence", ChannelKind.AGENCY)
+        CreateSalesChannel(op, "Internet Agence", ChannelKind.AGENCY)
     )
     sales_point = d.setup.create_sales_point(
         CreateSalesPoint(
+            op,
             opera.id,
             channel.id,
             "Hotels and tour agents",
@@ -127,62 +211,84 @@ def main(out: Path) -> None:
         f"operator set up {opera.name} ({opera.currency}) "
         f"with agency sales point {sales_point.name!r}"
     )
-    hotel = d.contacts.create_structure(CreateStructure(institution.id, "Hotel Beau-Rivage"))
+    hotel = d.contacts.create_structure(CreateStructure(op, "Hotel Beau-Rivage"))
     alice = d.contacts.create_individual(
         CreateIndividual(
-            institution.id,
-            "Alice",
-            "Martin",
-            "alice@beau-rivage.example",
-            hotel.id,
-            ContactRole.RELAY,
+            op, "Alice", "Martin", "alice@beau-rivage.example", hotel.id, ContactRole.RELAY
         )
     )
     bob = d.contacts.create_individual(
         CreateIndividual(
-            institution.id, "Bob", "Rochat", "bob@beau-rivage.example", hotel.id, ContactRole.RELAY
+            op, "Bob", "Rochat", "bob@beau-rivage.example", hotel.id, ContactRole.RELAY
         )
     )
-    d.setup.authorize_structure(AuthorizeStructure(sales_point.id, hotel.id))
-    step(f"{hotel.name} authorized, relays {alice.first_name} and {bob.first_name}")
+    d.setup.authorize_structure(AuthorizeStructure(op, sales_point.id, hotel.id))
+    welcome = d.mail.dispatch_mail(DispatchMail(op))
+    step(
+        f"{hotel.name} authorized, relays {alice.first_name} and {bob.first_name}: "
+        f"{len(welcome.sent)} welcome mails with a one-time login link delivered"
+    )
 
-    traviata = d.setup.create_activity(CreateActivity(opera.id, "La Traviata"))
+    traviata = d.setup.create_activity(CreateActivity(op, opera.id, "La Traviata"))
     premiere = d.setup.create_performance(
         CreatePerformance(
-            traviata.id, clock.now() + timedelta(days=30, hours=11), "Opera de Lausanne", 900
+            op, traviata.id, clock.now() + timedelta(days=30, hours=11), "Opera de Lausanne", 900
         )
     )
-    seat = d.setup.create_product(CreateProduct(traviata.id, "Orchestra seat", Decimal("0.081")))
-    full = d.setup.create_tariff(CreateTariff(seat.id, "Full price", chf("95.00")))
-    agency_rate = d.setup.create_tariff(CreateTariff(seat.id, "Agency rate", chf("79.00")))
+    seat = d.setup.create_product(
+        CreateProduct(op, traviata.id, "Orchestra seat", Decimal("0.081"))
+    )
+    full = d.setup.create_tariff(CreateTariff(op, seat.id, "Full price", chf("95.00")))
+    agency_rate = d.setup.create_tariff(CreateTariff(op, seat.id, "Agency rate", chf("79.00")))
     d.setup.set_catalog_profile(
         SetCatalogProfile(
+            op,
             opera.id,
             frozenset({traviata.id}),
             (ProductConditions(seat.id, tariff_ids=frozenset({agency_rate.id}), max_per_order=8),),
             channel_id=channel.id,
         )
     )
-    d.setup.create_quota(CreateQuota(premiere.id, 40, channel_id=channel.id))
-    d.setup.create_quota(CreateQuota(premiere.id, 25, sales_point_id=sales_point.id))
-    operator = OperatorSession(opera.id, "back office")
-    d.accounts.set_credit_limit(SetCreditLimit(operator, hotel.id, chf("1000.00")))
+    d.setup.create_quota(CreateQuota(op, premiere.id, 40, channel_id=channel.id))
+    d.setup.create_quota(CreateQuota(op, premiere.id, 25, sales_point_id=sales_point.id))
+    d.accounts.set_credit_limit(SetCreditLimit(op, opera.id, hotel.id, chf("1000.00")))
     step(
         f"catalog: {traviata.name} on {premiere.starts_at:%Y-%m-%d %H:%M}, agency rate "
         f"{agency_rate.price} (full price {full.price} not offered to agencies), quota 40 > 25, "
         f"credit limit 1000.00 CHF"
     )
 
-    # --- relays sell -----------------------------------------------------------------------
-    alice_s = d.sales.login_relay(LoginRelay(alice.id, sales_point.id))
-    bob_s = d.sales.login_relay(LoginRelay(bob.id, sales_point.id))
+    # --- relays log in: the welcome link once, then a password -------------------------------
+    welcome_links = {
+        address: link_token(read_mail(out / "mail", address, "Your access to the sales point"))
+        for address in (alice.email, bob.email)
+    }
+    for address, link in welcome_links.items():
+        # What the relay's browser does on the page the link opens: log in with the link,
+        # choose a password, log out.
+        by_link = d.identity.login_with_link(LoginWithLink(link, sales_point.id))
+        d.identity.change_password(ChangePassword(by_link.token, PASSWORDS[address]))
+        d.identity.logout(Logout(by_link.token))
+    used_again = refusal(
+        lambda: d.identity.login_with_link(
+            LoginWithLink(welcome_links[alice.email], sales_point.id)
+        )
+    )
+
+    def relay_login(address: str) -> str:
+        return d.identity.login_relay(LoginRelay(sales_point.id, address, PASSWORDS[address])).token
+
+    alice_s = relay_login(alice.email)
+    bob_s = relay_login(bob.email)
     catalog = d.sales.view_catalog(ViewCatalog(alice_s))
     entry = catalog.entries[0]
     step(
-        f"Alice logged in and sees {entry.activity} / {entry.tariff} at {entry.price}, "
-        f"{entry.available} places"
+        f"Alice and Bob opened their welcome link, chose a password and logged in with it "
+        f"(the link again: {used_again}); Alice sees {entry.activity} / {entry.tariff} at "
+        f"{entry.price}, {entry.available} places"
     )
 
+    # --- relays sell -----------------------------------------------------------------------
     on_account = d.sales.place_order(
         PlaceOrder(
             alice_s,
@@ -226,11 +332,37 @@ def main(out: Path) -> None:
     except TicketDomainError as refused:
         step(f"refused as expected: [{refused.code}] {refused.message}")
 
+    # --- forged payloads, as a front end would receive them -------------------------------------
+    def forged(data: dict[str, object]) -> str:
+        """A JSON body lifting the hotel's credit limit to a billion, as a front end gets it."""
+        body = json.dumps(
+            {
+                "type": "SetCreditLimit",
+                "data": {
+                    **data,
+                    "organization_id": opera.id,
+                    "structure_id": hotel.id,
+                    "limit": {"amount": "1000000000.00", "currency": "CHF"},
+                },
+            }
+        )
+        return refusal(lambda: d.handle(structure_command(json.loads(body))))
+
+    made_up = forged({"token": "tds_" + "A" * 43})
+    as_relay = forged({"token": alice_s})
+    claimed = forged({"session": {"type": "OperatorSession", "operator": "anyone"}})
+    account = d.accounts.view_holding_account(ViewHoldingAccount(op, opera.id, hotel.id))
+    step(
+        f"forged payload refused: SetCreditLimit to 1000000000 CHF with a made-up token "
+        f"{made_up}, with Alice's own relay token {as_relay}, with a session object claiming "
+        f"to be an operator {claimed}; the credit limit is still {account.credit_limit}"
+    )
+
     # --- option, reservation ---------------------------------------------------------------
     option = d.sales.request_option(
         RequestOption(alice_s, (LineRequest(premiere.id, agency_rate.id, 4),))
     )
-    granted = d.sales.grant_option(GrantOption(operator, option.id))
+    granted = d.sales.grant_option(GrantOption(op, option.id))
     confirmed = d.sales.confirm_reservation(
         ConfirmReservation(alice_s, granted.id, PaymentMethod.HOLDING_ACCOUNT)
     )
@@ -244,20 +376,25 @@ def main(out: Path) -> None:
     )
     before = d.sales.view_catalog(ViewCatalog(bob_s)).entries[0].available
     clock.advance(timedelta(days=3))
-    expired = d.sales.process_due_expiries(ProcessDueExpiries())
+    expired_session = refusal(lambda: d.sales.view_catalog(ViewCatalog(bob_s)))
+    op = operator_login()
+    bob_s = relay_login(bob.email)
+    alice_s = relay_login(alice.email)
+    expired = d.sales.process_due_expiries(ProcessDueExpiries(op))
     after = d.sales.view_catalog(ViewCatalog(bob_s)).entries[0].available
     step(
         f"Bob's reservation of 6 (deadline {held.deadline:%Y-%m-%d %H:%M}) expired after 3 days "
-        f"({len(expired.reservations_expired)} expired): available {before} -> {after}"
+        f"({len(expired.reservations_expired)} expired): available {before} -> {after}; "
+        f"the sessions had expired too {expired_session}, so everyone logged in again"
     )
 
     # --- back office: account, invoice, payments -------------------------------------------
-    account = d.accounts.view_holding_account(ViewHoldingAccount(operator, hotel.id))
+    account = d.accounts.view_holding_account(ViewHoldingAccount(op, opera.id, hotel.id))
     step(
         f"holding account of {hotel.name}: {len(account.orders)} orders, outstanding "
         f"{account.outstanding}, available credit {account.available_credit}"
     )
-    invoice = d.accounts.issue_invoice(IssueInvoice(operator, hotel.id))
+    invoice = d.accounts.issue_invoice(IssueInvoice(op, opera.id, hotel.id))
     vat = ", ".join(
         f"VAT {(Decimal(row.vat_rate) * 100).normalize():f} %: "
         f"net {row.net} + VAT {row.vat} = {row.gross}"
@@ -267,12 +404,12 @@ def main(out: Path) -> None:
         f"invoice no. {invoice.number} for {len(invoice.order_ids)} orders: {invoice.total} ({vat})"
     )
     first = d.accounts.record_payment(
-        RecordPayment(operator, hotel.id, chf("300.00"), "BANK-2026-0311")
+        RecordPayment(op, opera.id, hotel.id, chf("300.00"), "BANK-2026-0311")
     )
     due = invoice.total - first.allocations[0].amount
     step(f"first payment {first.amount} goes to invoice no. {invoice.number}: {due} still due")
     second = d.accounts.record_payment(
-        RecordPayment(operator, hotel.id, chf("174.00"), "BANK-2026-0325")
+        RecordPayment(op, opera.id, hotel.id, chf("174.00"), "BANK-2026-0325")
     )
     step(
         f"second payment {second.amount}: invoice settled, outstanding {second.outstanding}, "
@@ -287,7 +424,7 @@ def main(out: Path) -> None:
         f"sales report: {len(report.rows)} lines, {report.total.quantity} seats, "
         f"{report.total.amount} ({per_relay}); written to sales-report.csv"
     )
-    sent = d.mail.dispatch_mail(DispatchMail())
+    sent = d.mail.dispatch_mail(DispatchMail(op))
     step(f"{len(sent.sent)} mail(s) delivered to {out / 'mail'} (transfer notice {moved.mail_id})")
 
 

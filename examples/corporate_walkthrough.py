@@ -5,7 +5,10 @@ phone) and hands them out: to members one by one and in bulk from a spreadsheet,
 club whose own relay distributes them on, and on paper at once. A member prints with the final
 beneficiary's name, two tickets are taken back and given to someone else, the gates scan, the
 mail goes out, the operator exports the beneficiaries, and the dashboard shows
-"12 left to distribute of 35". PDFs, spreadsheets and mails land under ``--out``.
+"12 left to distribute of 35". Everyone logs in: the operator and the relays with a password
+(the relays chose theirs through the link of their welcome mail), members with the link of
+their invitation mail, gates with an API key; a relay whose structure is revoked is refused at
+once. PDFs, spreadsheets and mails land under ``--out``.
 
 Run it with ``make demo``, or ``python examples/corporate_walkthrough.py --out out/corporate``.
 """
@@ -14,19 +17,25 @@ from __future__ import annotations
 
 import argparse
 import csv
+import email
+import email.policy
 import io
+import re
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
+from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from ticketdomain import (
     AuthorizeStructure,
+    ChangePassword,
     ChannelKind,
     ContactDetails,
     ContactRole,
     CreateActivity,
     CreateIndividual,
-    CreateInstitution,
     CreateOrganization,
     CreatePerformance,
     CreateProduct,
@@ -42,25 +51,27 @@ from ticketdomain import (
     ExportBeneficiaries,
     ExportStock,
     Function,
-    GateSession,
     ImportDistribution,
     ImportOutcome,
     LineRequest,
     ListDistributedTickets,
     ListMemberTickets,
-    LoginMember,
+    LoginOperator,
     LoginRelay,
+    LoginWithLink,
+    Logout,
     Money,
-    OperatorSession,
     PaymentMethod,
     PlaceOrder,
     PlaceOrderForStructure,
     PrintAtOnce,
     PrintMemberTickets,
     ReclaimTickets,
-    RelaySession,
+    RegisterGate,
+    RevokeStructure,
     ScanResult,
     ScanTicket,
+    SecurityPolicy,
     SetMarketingConsent,
     TallyView,
     TicketDomain,
@@ -69,12 +80,31 @@ from ticketdomain import (
     ViewOrder,
     ViewStock,
 )
+from ticketdomain_argon2 import Argon2PasswordHasher
 from ticketdomain_filesystem import FilesystemDocumentStore
 from ticketdomain_fpdf import FpdfTicketRenderer
 from ticketdomain_maildir import MailDirectoryMailer
 from ticketdomain_sandbox import SandboxPaymentGateway
 from ticketdomain_sqlalchemy import SqlAlchemyStorage
-from ticketdomain_system import SecretsBarcodeGenerator, SystemClock, UuidIdGenerator
+from ticketdomain_system import (
+    SecretsBarcodeGenerator,
+    SecretsTokenGenerator,
+    SystemClock,
+    UuidIdGenerator,
+)
+
+#: where the host's front end takes the links mailed to relays and members
+SECURITY = SecurityPolicy(
+    relay_link="https://tickets.example.org/relay/login?token={token}",
+    member_link="https://tickets.example.org/me/login?token={token}",
+)
+OPERATOR_EMAIL = "odile.perret@riviera-culture.example"
+#: what each person typed when choosing a password (a demo has to write them down somewhere)
+PASSWORDS = {
+    OPERATOR_EMAIL: "riviera back office at dawn",
+    "nina.keller@nestor.example": "Nina's works council passphrase",
+    "sam.rey@nestor.example": "sports club, second floor",
+}
 
 # Colleagues the works council's relay types into the spreadsheet, two seats each.
 COLLEAGUES = (
@@ -108,7 +138,43 @@ def build(out: Path, clock: SystemClock) -> TicketDomain:
         documents=FilesystemDocumentStore(out / "documents"),
         renderer=FpdfTicketRenderer(),
         mailer=MailDirectoryMailer(out / "mail", sender="tickets@opera-lausanne.example"),
+        passwords=Argon2PasswordHasher(),
+        tokens=SecretsTokenGenerator(),
+        security=SECURITY,
     )
+
+
+def read_mail(mail: Path, to: str, subject: str) -> EmailMessage:
+    """The one delivered mail to ``to`` whose subject contains ``subject``, as a mail program
+    reads it."""
+    (found,) = (
+        message
+        for path in sorted(mail.glob("*.eml"))
+        for message in [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)]
+        if isinstance(message, EmailMessage)
+        and message["To"] == to
+        and subject in str(message["Subject"])
+    )
+    return found
+
+
+def link_token(message: EmailMessage) -> str:
+    """What clicking the mail's link hands to the front end: the ``token`` of its URL."""
+    body = message.get_body(("plain",))
+    assert body is not None
+    url = re.search(r"https://tickets\.example\.org/\S+", body.get_content())
+    assert url is not None, "the mail carries a login link"
+    (token,) = parse_qs(urlsplit(url.group()).query)["token"]
+    return token
+
+
+def refusal(action: Callable[[], object]) -> str:
+    """Run a call that must be refused; give its error code."""
+    try:
+        action()
+    except TicketDomainError as refused:
+        return f"[{refused.code}]"
+    raise AssertionError("the call was not refused")
 
 
 def fill_in(sheet: str, names: dict[str, tuple[str, str, str]]) -> str:
@@ -158,19 +224,31 @@ def main(out: Path) -> None:
         hour=19, minute=30, second=0, microsecond=0
     )
 
-    # --- operator set-up -------------------------------------------------------------------
-    institution = d.setup.create_institution(CreateInstitution("Riviera Culture"))
-    opera = d.setup.create_organization(
-        CreateOrganization(institution.id, "Opera de Lausanne", "CHF")
+    # --- the host bootstraps, the operator logs in ---------------------------------------------
+    boot = d.host.bootstrap(
+        institution_name="Riviera Culture",
+        first_name="Odile",
+        last_name="Perret",
+        email=OPERATOR_EMAIL,
+        password=PASSWORDS[OPERATOR_EMAIL],
     )
+    institution = boot.institution
+    op = d.identity.login_operator(
+        LoginOperator(institution.id, OPERATOR_EMAIL, PASSWORDS[OPERATOR_EMAIL])
+    ).token
+    step(f"the host bootstrapped {institution.name}; its operator logged in with her password")
+
+    # --- operator set-up -------------------------------------------------------------------
+    opera = d.setup.create_organization(CreateOrganization(op, "Opera de Lausanne", "CHF"))
     corporate = d.setup.create_sales_channel(
-        CreateSalesChannel(institution.id, "Internet Entreprise", ChannelKind.CORPORATE)
+        CreateSalesChannel(op, "Internet Entreprise", ChannelKind.CORPORATE)
     )
     box_office = d.setup.create_sales_channel(
-        CreateSalesChannel(institution.id, "Box office", ChannelKind.BOX_OFFICE)
+        CreateSalesChannel(op, "Box office", ChannelKind.BOX_OFFICE)
     )
     sales_point = d.setup.create_sales_point(
         CreateSalesPoint(
+            op,
             opera.id,
             corporate.id,
             "Works councils",
@@ -182,6 +260,7 @@ def main(out: Path) -> None:
     )
     phone = d.setup.create_sales_point(
         CreateSalesPoint(
+            op,
             opera.id,
             box_office.id,
             "Phone",
@@ -193,48 +272,62 @@ def main(out: Path) -> None:
         f"(distribution on, holding account, tickets admitted before settlement) "
         f"and sales point {phone.name!r}"
     )
-    council = d.contacts.create_structure(
-        CreateStructure(institution.id, "Works council Nestor SA")
-    )
+    council = d.contacts.create_structure(CreateStructure(op, "Works council Nestor SA"))
     club = d.contacts.create_structure(
-        CreateStructure(institution.id, "Nestor sports club", parent_id=council.id)
+        CreateStructure(op, "Nestor sports club", parent_id=council.id)
     )
 
     def person(first: str, last: str, email: str, structure_id: str, role: ContactRole) -> str:
         return d.contacts.create_individual(
-            CreateIndividual(institution.id, first, last, email, structure_id, role)
+            CreateIndividual(op, first, last, email, structure_id, role)
         ).id
 
-    nina_id = person("Nina", "Keller", "nina.keller@nestor.example", council.id, ContactRole.RELAY)
-    sam_id = person("Sam", "Rey", "sam.rey@nestor.example", club.id, ContactRole.RELAY)
+    nina_email, sam_email = "nina.keller@nestor.example", "sam.rey@nestor.example"
+    person("Nina", "Keller", nina_email, council.id, ContactRole.RELAY)
+    person("Sam", "Rey", sam_email, club.id, ContactRole.RELAY)
     marc_id = person("Marc", "Dupont", "marc.dupont@nestor.example", council.id, ContactRole.MEMBER)
     for structure in (council, club):
-        d.setup.authorize_structure(AuthorizeStructure(sales_point.id, structure.id))
+        d.setup.authorize_structure(AuthorizeStructure(op, sales_point.id, structure.id))
     step(
         f"{council.name} (relay Nina, member Marc) and its sub-structure {club.name} "
         f"(relay Sam) authorized"
     )
-    traviata = d.setup.create_activity(CreateActivity(opera.id, "La Traviata"))
+    traviata = d.setup.create_activity(CreateActivity(op, opera.id, "La Traviata"))
     evening = d.setup.create_performance(
-        CreatePerformance(traviata.id, evening_at, "Opera de Lausanne", 900)
+        CreatePerformance(op, traviata.id, evening_at, "Opera de Lausanne", 900)
     )
-    stalls = d.setup.create_product(CreateProduct(traviata.id, "Stalls", Decimal("0.081")))
-    tariff = d.setup.create_tariff(CreateTariff(stalls.id, "Works council", chf("50.00")))
-    d.setup.create_quota(CreateQuota(evening.id, 100, channel_id=corporate.id))
+    stalls = d.setup.create_product(CreateProduct(op, traviata.id, "Stalls", Decimal("0.081")))
+    tariff = d.setup.create_tariff(CreateTariff(op, stalls.id, "Works council", chf("50.00")))
+    d.setup.create_quota(CreateQuota(op, evening.id, 100, channel_id=corporate.id))
     step(
         f"catalog: {traviata.name} on {evening.starts_at:%Y-%m-%d %H:%M} UTC, "
         f"{stalls.name} at {tariff.price}, corporate quota 100"
     )
-    operator = OperatorSession(opera.id, "back office")
+
+    # --- relays choose a password through their welcome mail ------------------------------
+    welcome = d.mail.dispatch_mail(DispatchMail(op))
+    for address in (nina_email, sam_email):
+        message = read_mail(out / "mail", address, "Your access to the sales point")
+        by_link = d.identity.login_with_link(LoginWithLink(link_token(message), sales_point.id))
+        d.identity.change_password(ChangePassword(by_link.token, PASSWORDS[address]))
+        d.identity.logout(Logout(by_link.token))
+
+    def relay_login(address: str) -> str:
+        return d.identity.login_relay(LoginRelay(sales_point.id, address, PASSWORDS[address])).token
+
+    step(
+        f"{len(welcome.sent)} welcome mails delivered; Nina and Sam opened their one-time link "
+        "and chose a password"
+    )
 
     # --- buying: online and by phone -------------------------------------------------------
-    nina = d.sales.login_relay(LoginRelay(nina_id, sales_point.id))
+    nina = relay_login(nina_email)
     online = d.sales.place_order(
         PlaceOrder(nina, (LineRequest(evening.id, tariff.id, 30),), PaymentMethod.HOLDING_ACCOUNT)
     )
     by_phone = d.sales.place_order_for_structure(
         PlaceOrderForStructure(
-            operator,
+            op,
             phone.id,
             council.id,
             (LineRequest(evening.id, tariff.id, 5),),
@@ -243,8 +336,8 @@ def main(out: Path) -> None:
     )
     (line,) = d.distribution.view_stock(ViewStock(nina)).lines
     step(
-        f"Nina bought 30 online ({online.total}) and the operator 5 by phone ({by_phone.total}), "
-        f"both on the holding account: stock {line.summary}"
+        f"Nina logged in with her password and bought 30 online ({online.total}), the operator "
+        f"5 by phone ({by_phone.total}), both on the holding account: stock {line.summary}"
     )
 
     # --- distributing to members one by one ------------------------------------------------
@@ -294,9 +387,15 @@ def main(out: Path) -> None:
     d.distribution.distribute_to_sub_structure(
         DistributeToSubStructure(nina, evening.id, stalls.id, 3, club.id)
     )
-    sam = d.sales.login_relay(LoginRelay(sam_id, sales_point.id))
+    mistyped = refusal(
+        lambda: d.identity.login_relay(LoginRelay(sales_point.id, sam_email, "sports club 2nd"))
+    )
+    sam = relay_login(sam_email)
     (club_line,) = d.distribution.view_stock(ViewStock(sam)).lines
-    step(f"Nina handed 3 to {club.name}; Sam logged in: club stock {club_line.summary}")
+    step(
+        f"Nina handed 3 to {club.name}; Sam mistyped his password {mistyped}, then logged in: "
+        f"club stock {club_line.summary}"
+    )
     try:
         d.distribution.distribute_to_member(
             DistributeToMember(
@@ -326,8 +425,21 @@ def main(out: Path) -> None:
     (out / "handed-over.pdf").write_bytes(paper.content)
     step(f"Nina printed {len(paper.ticket_ids)} at once to hand over (handed-over.pdf)")
 
+    # --- members log in with the link of their invitation mail --------------------------------
+    invitations = d.mail.dispatch_mail(DispatchMail(op))
+
+    def member_login(address: str) -> str:
+        """Open the invitation mail, click its link: the front end opens the member's space."""
+        message = read_mail(out / "mail", address, "to print")
+        return d.identity.login_with_link(LoginWithLink(link_token(message))).token
+
+    marc = member_login("marc.dupont@nestor.example")
+    step(
+        f"{len(invitations.sent)} invitations delivered; Marc opened his and clicked its "
+        "one-time link (https://tickets.example.org/me/login?token=tdl_…): his space is open"
+    )
+
     # --- members print with the final beneficiary's name -----------------------------------
-    marc = d.members.login_member(LoginMember(marc_id))
     own = d.members.list_member_tickets(ListMemberTickets(marc))
     d.members.set_marketing_consent(SetMarketingConsent(marc, True))
     for_anna = d.members.print_member_tickets(
@@ -337,19 +449,20 @@ def main(out: Path) -> None:
     (out / "marc-for-anna.pdf").write_bytes(for_anna.content)
     (out / "marc.pdf").write_bytes(for_marc.content)
     step(
-        f"Marc logged in, saw his {len(own)} tickets, agreed to hear from the opera, and printed "
+        f"Marc saw his {len(own)} tickets, agreed to hear from the opera, and printed "
         "one for Anna Dupont (marc-for-anna.pdf) and one for himself (marc.pdf)"
     )
-    paul_row = next(row for row in imported.rows if row.outcome is ImportOutcome.DISTRIBUTED)
-    assert paul_row.holder_id is not None
-    paul = d.members.login_member(LoginMember(paul_row.holder_id))
+    paul = member_login("paul.girard@nestor.example")
     pauls = tuple(t.ticket_id for t in d.members.list_member_tickets(ListMemberTickets(paul)))
     (out / "paul.pdf").write_bytes(
         d.members.print_member_tickets(PrintMemberTickets(paul, pauls)).content
     )
-    step(f"Paul Girard printed his {len(pauls)} tickets (paul.pdf)")
+    step(
+        f"Paul Girard logged in from his invitation too and printed his {len(pauls)} tickets "
+        "(paul.pdf)"
+    )
 
-    def barcodes(session: RelaySession) -> dict[str, str]:
+    def barcodes(session: str) -> dict[str, str]:
         """What is printed on each ticket now (the gate reads it off the PDF's QR code)."""
         return {
             ticket.id: ticket.barcode
@@ -380,8 +493,14 @@ def main(out: Path) -> None:
     step(f"Nina gave 2 from the stock to {again.holder_name}: stock {line.summary}")
 
     # --- the gates --------------------------------------------------------------------------
-    north = GateSession(opera.id, "North gate")
-    south = GateSession(opera.id, "South gate")
+    north = d.identity.register_gate(RegisterGate(op, opera.id, "North gate")).key.token
+    south = d.identity.register_gate(
+        RegisterGate(op, opera.id, "South gate", performance_ids=frozenset({evening.id}))
+    ).key.token
+    step(
+        "operator registered the North gate and the South gate (this evening only): each "
+        "scans with its own API key"
+    )
     live = barcodes(nina)
     scans = (
         ("Marc's ticket for Anna", north, live[own[0].ticket_id]),
@@ -394,9 +513,9 @@ def main(out: Path) -> None:
         step(f"gate: {what}: {scanned(result)}")
 
     # --- mail, beneficiaries ----------------------------------------------------------------
-    sent = d.mail.dispatch_mail(DispatchMail())
+    sent = d.mail.dispatch_mail(DispatchMail(op))
     step(f"{len(sent.sent)} mails delivered to {out / 'mail'}, {len(sent.failed)} failed")
-    beneficiaries = d.reports.export_beneficiaries(ExportBeneficiaries(operator))
+    beneficiaries = d.reports.export_beneficiaries(ExportBeneficiaries(op, opera.id))
     (out / "beneficiaries.csv").write_text(beneficiaries.to_csv())
     consenting = sum(1 for row in beneficiaries.rows if row.marketing_consent)
     step(
@@ -415,6 +534,15 @@ def main(out: Path) -> None:
     handed = d.distribution.list_distributed_tickets(ListDistributedTickets(sam))
     holders = sorted({ticket.holder_name or "?" for ticket in handed})
     step(f"Sam sees the {len(handed)} tickets the club distributed, to {', '.join(holders)}")
+
+    # --- a structure revoked: its relay's token stops at once --------------------------------
+    d.setup.revoke_structure(RevokeStructure(op, sales_point.id, club.id))
+    revoked = refusal(lambda: d.distribution.view_stock(ViewStock(sam)))
+    again_login = refusal(lambda: relay_login(sam_email))
+    step(
+        f"operator revoked {club.name} on {sales_point.name!r}: Sam's token is refused right "
+        f"after {revoked}, and so is his password login {again_login}"
+    )
 
 
 if __name__ == "__main__":
