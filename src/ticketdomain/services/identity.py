@@ -184,12 +184,18 @@ class IdentityService:
         if credential is None:
             raise LoginFailedError()
         if credential.is_locked(now) or not matches:
-            if not credential.is_locked(now):
-                credential.record_failure(now, self.adapters.security.throttle)
-                uow.credentials.update(credential)
+            # Locked only now, after the slow check: concurrent failures each count, and
+            # SQLite's write lock is not held while argon2 works.
+            locked = uow.credentials.get_for_update(credential.id)
+            if locked is not None and not locked.is_locked(now):
+                locked.record_failure(now, self.adapters.security.throttle)
+                uow.credentials.update(locked)
                 uow.commit()
             raise LoginFailedError()
         if credential.failed_attempts or credential.locked_until is not None:
+            credential = need(
+                uow.credentials.get_for_update(credential.id), "credential", credential.id
+            )
             credential.record_success()
             uow.credentials.update(credential)
 
