@@ -15,13 +15,14 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from ticketdomain.core.contacts import Email, PersonName
+from ticketdomain.core.contacts import Email, Individual, PersonName
 from ticketdomain.core.errors import (
     ActorNotAllowedError,
     PermissionMissingError,
     SessionInvalidError,
     SetupInvalidError,
 )
+from ticketdomain.core.setup import SalesPoint
 
 
 class ActorKind(enum.Enum):
@@ -129,6 +130,9 @@ class RelayActor:
     organization_id: str
     institution_id: str
     session_id: str | None = None
+    #: the sales point and the relay as loaded to authenticate, in the same unit of work (the
+    #: services use them rather than load them again)
+    loaded: tuple[SalesPoint, Individual] | None = attrs.field(default=None, eq=False, repr=False)
 
     kind = ActorKind.RELAY
 

@@ -120,6 +120,7 @@ def _load(
         sales_point.organization_id,
         individual.institution_id,
         session_id,
+        loaded=(sales_point, individual),
     )
 
 

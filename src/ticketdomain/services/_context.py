@@ -63,7 +63,10 @@ def need(item: T | None, kind: str, id: str) -> T:
 
 
 def authorize_relay(uow: UnitOfWork, session: RelayActor) -> tuple[SalesPoint, Individual]:
-    """Re-check on every call that the relay may still act on the sales point."""
+    """The sales point and the relay, checked: the relay may still act on the sales point (the
+    Authenticator loaded and checked both in this unit of work already)."""
+    if session.loaded is not None:
+        return session.loaded
     sales_point = uow.sales_points.get(session.sales_point_id)
     relay = uow.individuals.get(session.relay_id)
     if (
