@@ -202,9 +202,8 @@ class AccountService:
         now = self.adapters.clock.now()
         with self._auth.operator(command) as (uow, operator):
             found = need(uow.orders.get(command.order_id), "order", command.order_id)
-            require_organization(uow, operator, command, found.organization_id, "order", found.id)
-            organization = need(
-                uow.organizations.get(found.organization_id), "organization", found.organization_id
+            organization = require_organization(
+                uow, operator, command, found.organization_id, "order", found.id
             )
             account = (
                 uow.accounts.for_structure_for_update(organization.id, found.structure_id)

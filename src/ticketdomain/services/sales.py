@@ -172,13 +172,8 @@ class SalesService:
             sales_point = need(
                 uow.sales_points.get(command.sales_point_id), "sales_point", command.sales_point_id
             )
-            require_organization(
+            organization = require_organization(
                 uow, operator, command, sales_point.organization_id, "sales_point", sales_point.id
-            )
-            organization = need(
-                uow.organizations.get(sales_point.organization_id),
-                "organization",
-                sales_point.organization_id,
             )
             structure = uow.structures.get(command.structure_id)
             if structure is None or structure.institution_id != organization.institution_id:

@@ -214,13 +214,8 @@ class SetupService:
     def create_tariff(self, command: c.CreateTariff) -> r.TariffView:
         with self._auth.operator(command) as (uow, operator):
             product = need(uow.products.get(command.product_id), "product", command.product_id)
-            require_organization(
+            organization = require_organization(
                 uow, operator, command, product.organization_id, "product", command.product_id
-            )
-            organization = need(
-                uow.organizations.get(product.organization_id),
-                "organization",
-                product.organization_id,
             )
             if command.price.currency != organization.currency:
                 raise CurrencyMismatchError(
