@@ -10,7 +10,12 @@ from typing import Any, TypeVar
 
 import attrs
 
-from ticketdomain.core.errors import NotFoundError, PermissionMissingError, SessionInvalidError
+from ticketdomain.core.errors import (
+    ActorNotAllowedError,
+    NotFoundError,
+    PermissionMissingError,
+    SessionInvalidError,
+)
 from ticketdomain.core.identity import (
     API_KEY_PREFIX,
     SESSION_PREFIX,
@@ -151,8 +156,13 @@ class Authenticator:
     @contextmanager
     def _as(self, command: Any, kind: type[A]) -> Iterator[tuple[UnitOfWork, A]]:
         with self.actor(command) as (uow, actor):
-            # require_rule refused every other kind; this narrows the type for the caller.
-            assert isinstance(actor, kind)
+            if not isinstance(actor, kind):
+                # Only for a rule that lists several kinds, served by a one-kind service.
+                raise ActorNotAllowedError(
+                    f"{type(command).__name__} is for another kind of actor.",
+                    command=type(command).__name__,
+                    given=actor.kind.value,
+                )
             yield uow, actor
 
     def operator(self, command: Any) -> AbstractContextManager[tuple[UnitOfWork, OperatorActor]]:
