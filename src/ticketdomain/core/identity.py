@@ -22,7 +22,7 @@ from ticketdomain.core.errors import (
     SessionInvalidError,
     SetupInvalidError,
 )
-from ticketdomain.core.setup import SalesPoint
+from ticketdomain.core.setup import Organization, SalesPoint
 
 
 class ActorKind(enum.Enum):
@@ -159,6 +159,23 @@ class GateActor:
 
 
 Actor = OperatorActor | RelayActor | MemberActor | GateActor
+
+
+def relay_may_act(
+    relay: Individual, sales_point: SalesPoint | None, organization: Organization | None
+) -> bool:
+    """Whether the individual may act as a relay on the sales point (of ``organization``): a
+    relay of a structure of the same institution, authorized there. Checked at login and on
+    every call, so a revoked structure or a removed relay stops at once."""
+    return (
+        sales_point is not None
+        and organization is not None
+        and organization.id == sales_point.organization_id
+        and organization.institution_id == relay.institution_id
+        and relay.structure_id is not None
+        and relay.is_relay_of(relay.structure_id)
+        and sales_point.is_authorized(relay.structure_id)
+    )
 
 
 def require_rule(rule: Rule, actor: Actor, command: str) -> None:

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from ticketdomain.core.contacts import Individual
 from ticketdomain.core.errors import (
     ActorNotAllowedError,
     NotFoundError,
@@ -27,10 +28,11 @@ from ticketdomain.core.identity import (
     RelayActor,
     Rule,
     SecurityPolicy,
+    relay_may_act,
     require_rule,
     token_digest,
 )
-from ticketdomain.core.setup import Organization
+from ticketdomain.core.setup import Organization, SalesPoint
 from ticketdomain.ports.storage import UnitOfWork
 from ticketdomain.services._context import Adapters
 from ticketdomain.services._input import check_command
@@ -84,6 +86,15 @@ def resolve_actor(
     return actor, touched
 
 
+def relay_sales_point(
+    uow: UnitOfWork, individual: Individual, sales_point_id: str | None
+) -> SalesPoint | None:
+    """The sales point, if the individual may act there as a relay (``relay_may_act``)."""
+    sales_point = uow.sales_points.get(sales_point_id) if sales_point_id else None
+    organization = uow.organizations.get(sales_point.organization_id) if sales_point else None
+    return sales_point if relay_may_act(individual, sales_point, organization) else None
+
+
 def _load(
     uow: UnitOfWork,
     kind: ActorKind,
@@ -106,16 +117,8 @@ def _load(
         raise SessionInvalidError()
     if kind is ActorKind.MEMBER:
         return MemberActor(individual.id, individual.institution_id, session_id)
-    sales_point = uow.sales_points.get(sales_point_id) if sales_point_id else None
-    organization = uow.organizations.get(sales_point.organization_id) if sales_point else None
-    if (
-        sales_point is None
-        or organization is None
-        or individual.structure_id is None
-        or not individual.is_relay_of(individual.structure_id)
-        or organization.institution_id != individual.institution_id
-        or not sales_point.is_authorized(individual.structure_id)
-    ):
+    sales_point = relay_sales_point(uow, individual, sales_point_id)
+    if sales_point is None or individual.structure_id is None:
         # The structure was revoked or the relay removed since the session opened.
         raise SessionInvalidError()
     return RelayActor(

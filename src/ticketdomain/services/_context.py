@@ -21,7 +21,7 @@ from ticketdomain.core.errors import (
     ForeignResourceError,
     NotFoundError,
     PerformanceOverError,
-    SalesPointAccessDeniedError,
+    SessionInvalidError,
     TariffNotOfferedError,
 )
 from ticketdomain.core.identity import RelayActor, SecurityPolicy
@@ -62,26 +62,12 @@ def need(item: T | None, kind: str, id: str) -> T:
     return item
 
 
-def authorize_relay(uow: UnitOfWork, session: RelayActor) -> tuple[SalesPoint, Individual]:
-    """The sales point and the relay, checked: the relay may still act on the sales point (the
-    Authenticator loaded and checked both in this unit of work already)."""
-    if session.loaded is not None:
-        return session.loaded
-    sales_point = uow.sales_points.get(session.sales_point_id)
-    relay = uow.individuals.get(session.relay_id)
-    if (
-        sales_point is None
-        or relay is None
-        or sales_point.organization_id != session.organization_id
-        or not relay.is_relay_of(session.structure_id)
-        or not sales_point.is_authorized(session.structure_id)
-    ):
-        raise SalesPointAccessDeniedError(
-            "This relay may not act on this sales point.",
-            relay_id=session.relay_id,
-            sales_point_id=session.sales_point_id,
-        )
-    return sales_point, relay
+def relay_rows(session: RelayActor) -> tuple[SalesPoint, Individual]:
+    """The sales point and the relay the Authenticator loaded and checked for this command, in
+    this unit of work."""
+    if session.loaded is None:
+        raise SessionInvalidError()
+    return session.loaded
 
 
 def own(structure_id: str, session: RelayActor, kind: str, id: str) -> None:

@@ -33,7 +33,7 @@ from ticketdomain.ports.storage import UnitOfWork
 from ticketdomain.services import commands as c
 from ticketdomain.services import results as r
 from ticketdomain.services._auth import Authenticator
-from ticketdomain.services._context import Adapters, authorize_relay, need
+from ticketdomain.services._context import Adapters, need, relay_rows
 from ticketdomain.services._tickets import Labels, queue_notice, render, require_payable
 from ticketdomain.services.identity import issue_link
 
@@ -80,7 +80,7 @@ class DistributionService:
     # --- sessions and visibility ------------------------------------------------------------
 
     def _authorize(self, uow: UnitOfWork, session: RelayActor) -> SalesPoint:
-        sales_point, _ = authorize_relay(uow, session)
+        sales_point, _ = relay_rows(session)
         sales_point.require(Function.DISTRIBUTION)
         return sales_point
 

@@ -33,6 +33,7 @@ from ticketdomain.core.identity import (
     OperatorActor,
     Permission,
     credential_id,
+    relay_may_act,
     session_for,
     token_digest,
 )
@@ -44,6 +45,7 @@ from ticketdomain.services._auth import (
     MAX_TOKEN_LENGTH,
     Authenticator,
     organization_for,
+    relay_sales_point,
     resolve_actor,
 )
 from ticketdomain.services._context import Adapters, need
@@ -222,7 +224,8 @@ class IdentityService:
                 uow, CredentialOwner.INDIVIDUAL, relay.id if relay else None, command.password
             )
             assert relay is not None and sales_point is not None
-            _require_authorized(uow, relay, sales_point.id)
+            if not relay_may_act(relay, sales_point, organization):
+                raise _access_denied(relay, sales_point.id)
             view = open_session(
                 uow, self.adapters, ActorKind.RELAY, relay.id, LoginMethod.PASSWORD, sales_point.id
             )
@@ -280,13 +283,7 @@ class IdentityService:
             if command.sales_point_id is None:
                 kind, subject = ActorKind.MEMBER, "Your link to your tickets"
             else:
-                sales_point = uow.sales_points.get(command.sales_point_id)
-                if (
-                    sales_point is None
-                    or individual.structure_id is None
-                    or not individual.is_relay
-                    or not sales_point.is_authorized(individual.structure_id)
-                ):
+                if relay_sales_point(uow, individual, command.sales_point_id) is None:
                     return r.LoginLinkRequested(email.value)
                 kind, subject = ActorKind.RELAY, "Your link to the sales point"
             link = issue_link(
@@ -647,21 +644,16 @@ def revoke_sessions(
 
 
 def _require_authorized(uow: UnitOfWork, relay: Individual, sales_point_id: str) -> None:
-    sales_point = uow.sales_points.get(sales_point_id)
-    organization = uow.organizations.get(sales_point.organization_id) if sales_point else None
-    if (
-        sales_point is None
-        or organization is None
-        or organization.institution_id != relay.institution_id
-        or relay.structure_id is None
-        or not relay.is_relay
-        or not sales_point.is_authorized(relay.structure_id)
-    ):
-        raise SalesPointAccessDeniedError(
-            "This relay may not act on this sales point.",
-            relay_id=relay.id,
-            sales_point_id=sales_point_id,
-        )
+    if relay_sales_point(uow, relay, sales_point_id) is None:
+        raise _access_denied(relay, sales_point_id)
+
+
+def _access_denied(relay: Individual, sales_point_id: str) -> SalesPointAccessDeniedError:
+    return SalesPointAccessDeniedError(
+        "This relay may not act on this sales point.",
+        relay_id=relay.id,
+        sales_point_id=sales_point_id,
+    )
 
 
 __all__ = ["IdentityService", "issue_link", "open_session", "queue_welcome", "resolve_actor"]

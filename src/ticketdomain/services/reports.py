@@ -15,9 +15,9 @@ from ticketdomain.services import results as r
 from ticketdomain.services._auth import Authenticator, organization_for
 from ticketdomain.services._context import (
     Adapters,
-    authorize_relay,
     line_description,
     need,
+    relay_rows,
 )
 from ticketdomain.services._tickets import Labels
 
@@ -58,7 +58,7 @@ class ReportService:
             for bound in (command.period_from, command.period_until):
                 if bound is not None and bound.tzinfo is None:
                     raise PeriodInvalidError("Period bounds need a time zone.")
-            sales_point, _ = authorize_relay(uow, session)
+            sales_point, _ = relay_rows(session)
             sales_point.require(Function.SALES_REPORT)
             organization = need(
                 uow.organizations.get(session.organization_id),

@@ -41,13 +41,13 @@ from ticketdomain.services._auth import Authenticator, require_organization
 from ticketdomain.services._context import (
     Adapters,
     ResolvedLine,
-    authorize_relay,
     conditions_for,
     find_or_create_contact,
     need,
     own,
     profile_for,
     quota_levels,
+    relay_rows,
     resolve_lines,
     take_places,
 )
@@ -90,7 +90,7 @@ class SalesService:
         """What the sales point sells, with the places still available per performance."""
         now = self.adapters.clock.now()
         with self._auth.relay(command) as (uow, session):
-            sales_point, _ = authorize_relay(uow, session)
+            sales_point, _ = relay_rows(session)
             profile = profile_for(uow, sales_point)
             products = uow.products.for_organization(sales_point.organization_id)
             entries: list[r.CatalogEntry] = []
@@ -148,7 +148,7 @@ class SalesService:
         """
         with self._auth.relay(command) as (uow, session):
             lines = check_lines(command.lines)
-            sales_point, relay = authorize_relay(uow, session)
+            sales_point, relay = relay_rows(session)
             sale = _Sale(
                 sales_point=sales_point,
                 structure_id=session.structure_id,
@@ -308,7 +308,6 @@ class SalesService:
     def list_orders(self, command: c.ListOrders) -> tuple[r.OrderView, ...]:
         """Every order of the relay's structure with this organization, oldest first."""
         with self._auth.relay(command) as (uow, session):
-            authorize_relay(uow, session)
             orders = uow.orders.for_structure(session.organization_id, session.structure_id)
             return tuple(r.OrderView.of(order, uow.tickets.for_order(order.id)) for order in orders)
 
@@ -318,7 +317,6 @@ class SalesService:
             return r.OrderView.of(order, uow.tickets.for_order(order.id))
 
     def _own_order(self, uow: UnitOfWork, session: RelayActor, order_id: str) -> Order:
-        authorize_relay(uow, session)
         order = need(uow.orders.get(order_id), "order", order_id)
         if order.organization_id != session.organization_id:
             raise NotFoundError("order", order_id)
@@ -332,7 +330,7 @@ class SalesService:
         now = self.adapters.clock.now()
         with self._auth.relay(command) as (uow, session):
             lines = check_lines(command.lines)
-            sales_point, relay = authorize_relay(uow, session)
+            sales_point, relay = relay_rows(session)
             sales_point.require(Function.OPTIONS)
             resolved = resolve_lines(uow, sales_point, lines, now)
             first_start = min(item.performance.starts_at for item in resolved)
@@ -396,7 +394,7 @@ class SalesService:
         now = self.adapters.clock.now()
         with self._auth.relay(command) as (uow, session):
             lines = check_lines(command.lines)
-            sales_point, relay = authorize_relay(uow, session)
+            sales_point, relay = relay_rows(session)
             sales_point.require(Function.OPTIONS)
             resolved = resolve_lines(uow, sales_point, lines, now)
             take_places(uow, sales_point, lines, now)
@@ -437,7 +435,6 @@ class SalesService:
     def release_reservation(self, command: c.ReleaseReservation) -> r.ReservationView:
         now = self.adapters.clock.now()
         with self._auth.relay(command) as (uow, session):
-            authorize_relay(uow, session)
             reservation = self._own_reservation(uow, session, command.reservation_id)
             reservation.release(now)
             uow.reservations.update(reservation)
@@ -447,7 +444,7 @@ class SalesService:
     def confirm_reservation(self, command: c.ConfirmReservation) -> r.OrderView:
         """Turn a live reservation into an order; its places are already held."""
         with self._auth.relay(command) as (uow, session):
-            sales_point, relay = authorize_relay(uow, session)
+            sales_point, relay = relay_rows(session)
             reservation = self._own_reservation(uow, session, command.reservation_id)
             if reservation.sales_point_id != sales_point.id:
                 raise SalesPointAccessDeniedError(
@@ -485,7 +482,6 @@ class SalesService:
 
     def list_reservations(self, command: c.ListReservations) -> tuple[r.ReservationView, ...]:
         with self._auth.relay(command) as (uow, session):
-            authorize_relay(uow, session)
             found = uow.reservations.for_structure(session.structure_id)
         return tuple(
             r.ReservationView.of(item)

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ticketdomain.core.contacts import ContactRole, Email, Individual, PersonName
 from ticketdomain.core.errors import (
     ActorNotAllowedError,
     PermissionMissingError,
@@ -30,10 +31,12 @@ from ticketdomain.core.identity import (
     RelayActor,
     Rule,
     SecurityPolicy,
+    relay_may_act,
     require_rule,
     session_for,
     token_digest,
 )
+from ticketdomain.core.setup import Organization, SalesPoint
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -163,3 +166,35 @@ def test_link_templates_need_a_token_placeholder() -> None:
         SecurityPolicy(member_link="https://tickets.example.org/login")
     policy = SecurityPolicy(member_link="https://t.example.org/m?t={token}")
     assert policy.link(ActorKind.MEMBER, "tdl_abc") == "https://t.example.org/m?t=tdl_abc"
+
+
+def test_a_relay_acts_only_where_its_structure_of_the_same_institution_is_authorized() -> None:
+    relay = Individual(
+        "ind-1",
+        "inst-1",
+        PersonName("Alice", "Martin"),
+        Email("alice@hotel.example"),
+        "str-1",
+        ContactRole.RELAY,
+    )
+    organization = Organization("org-1", "inst-1", "Opera", "CHF")
+    sales_point = SalesPoint("sp-1", "org-1", "ch-1", "Agencies")
+    assert not relay_may_act(relay, sales_point, organization)  # not authorized yet
+    sales_point.authorize("str-1")
+    assert relay_may_act(relay, sales_point, organization)
+    assert not relay_may_act(relay, None, organization)
+    assert not relay_may_act(relay, sales_point, None)
+    other_institution = Organization("org-1", "inst-2", "Opera", "CHF")
+    assert not relay_may_act(relay, sales_point, other_institution)
+    assert not relay_may_act(relay, sales_point, Organization("org-2", "inst-1", "Theatre", "CHF"))
+    member = Individual(
+        "ind-2",
+        "inst-1",
+        PersonName("Marc", "Dupont"),
+        Email("marc@hotel.example"),
+        "str-1",
+        ContactRole.MEMBER,
+    )
+    assert not relay_may_act(member, sales_point, organization)
+    sales_point.revoke("str-1")
+    assert not relay_may_act(relay, sales_point, organization)
