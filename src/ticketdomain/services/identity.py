@@ -49,28 +49,23 @@ from ticketdomain.services._auth import (
     resolve_actor,
 )
 from ticketdomain.services._context import Adapters, need
-from ticketdomain.services._input import check_command
+from ticketdomain.services._input import MAX_PASSWORD, check_command, check_field
 
-#: the longest password accepted (argon2 takes any length; this bounds the work per attempt)
-MAX_PASSWORD_LENGTH = 1024
+#: the longest password accepted (one limit, the password field's in ``_input``)
+MAX_PASSWORD_LENGTH = MAX_PASSWORD
 
 
 def check_password(password: object, minimum: int) -> str:
-    """A password people choose: any characters but NUL and lone surrogates (which no hasher
-    can encode), ``minimum`` to ``MAX_PASSWORD_LENGTH`` of them."""
-    if (
-        not isinstance(password, str)
-        or not minimum <= len(password) <= MAX_PASSWORD_LENGTH
-        or "\x00" in password
-        or any("\ud800" <= character <= "\udfff" for character in password)
-    ):
+    """A password people choose, held to the password field's limits (any characters but NUL
+    and lone surrogates, at most ``MAX_PASSWORD_LENGTH``) and at least ``minimum`` long."""
+    value = check_field("password", password)
+    if len(value) < minimum:
         raise PasswordInvalidError(
-            f"A password has {minimum} to {MAX_PASSWORD_LENGTH} characters, none of them NUL "
-            "or a lone surrogate.",
+            f"A password has {minimum} to {MAX_PASSWORD_LENGTH} characters.",
             minimum=minimum,
             maximum=MAX_PASSWORD_LENGTH,
         )
-    return password
+    return value
 
 
 def open_session(
