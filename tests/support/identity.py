@@ -4,13 +4,8 @@ mails waiting in the outbox, and the login links they carry."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-import pytest
-
-from support.state import observed, stored
-from ticketdomain.core.errors import TicketDomainError
+from support.state import stored
 from ticketdomain.core.identity import (
     ActorKind,
     AuthSession,
@@ -21,7 +16,6 @@ from ticketdomain.core.identity import (
 )
 from ticketdomain.core.mail import MailMessage
 from ticketdomain.ports.storage import Storage
-from ticketdomain.testing.domain import FakeWorld
 
 #: a link as the default ``SecurityPolicy`` templates make it
 _LINK = re.compile(r"https://tickets\.invalid/(member|relay)/login\?token=(\S+)")
@@ -78,16 +72,3 @@ def link_token(storage: Storage, to: str) -> str:
 def tampered(token: str) -> str:
     """The token with its last character changed (still well formed)."""
     return token[:-1] + ("A" if token[-1] != "A" else "B")
-
-
-@contextmanager
-def refused_as(
-    world: FakeWorld, *errors: type[TicketDomainError]
-) -> Iterator[pytest.ExceptionInfo[TicketDomainError]]:
-    """Expect one of ``errors`` (where the library may fairly answer either) and prove that
-    the stored state and the fakes are exactly as before."""
-    before = observed(world)
-    with pytest.raises(errors) as caught:
-        yield caught
-    assert caught.value.message
-    assert observed(world) == before
