@@ -23,6 +23,7 @@ from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 from ticketdomain import (
     AuthorizeStructure,
@@ -71,6 +72,7 @@ from ticketdomain import (
     ViewCatalog,
     ViewHoldingAccount,
     ViewSalesReport,
+    format_local,
 )
 from ticketdomain.serialization import structure_command
 from ticketdomain.testing.fakes import FixedClock
@@ -161,6 +163,14 @@ def refusal(action: Callable[[], object]) -> str:
     raise AssertionError("the call was not refused")
 
 
+ZURICH = ZoneInfo("Europe/Zurich")
+
+
+def local(moment: datetime) -> str:
+    """An instant as people in Lausanne read it: "Wed 1 Apr 2026, 20:00 CEST"."""
+    return format_local(moment.astimezone(ZURICH))
+
+
 def main(out: Path) -> None:
     if (out / "ticketdomain.sqlite3").exists():
         (out / "ticketdomain.sqlite3").unlink()
@@ -190,7 +200,10 @@ def main(out: Path) -> None:
     )
 
     # --- operator set-up -------------------------------------------------------------------
-    opera = d.setup.create_organization(CreateOrganization(op, "Opera de Lausanne", "CHF"))
+    # Its venues are in Lausanne: every time is shown in Europe/Zurich (CET/CEST).
+    opera = d.setup.create_organization(
+        CreateOrganization(op, "Opera de Lausanne", "CHF", time_zone="Europe/Zurich")
+    )
     channel = d.setup.create_sales_channel(
         CreateSalesChannel(op, "Internet Agence", ChannelKind.AGENCY)
     )
@@ -230,9 +243,15 @@ def main(out: Path) -> None:
     )
 
     traviata = d.setup.create_activity(CreateActivity(op, opera.id, "La Traviata"))
+    # 1 April 2026 at 20:00 in Lausanne (summer time since 29 March): 18:00 UTC.
     premiere = d.setup.create_performance(
         CreatePerformance(
-            op, traviata.id, clock.now() + timedelta(days=30, hours=11), "Opera de Lausanne", 900
+            op,
+            traviata.id,
+            datetime(2026, 4, 1, 20, 0, tzinfo=ZURICH),
+            "Opera de Lausanne",
+            900,
+            time_zone="Europe/Zurich",
         )
     )
     seat = d.setup.create_product(
@@ -253,7 +272,7 @@ def main(out: Path) -> None:
     d.setup.create_quota(CreateQuota(op, premiere.id, 25, sales_point_id=sales_point.id))
     d.accounts.set_credit_limit(SetCreditLimit(op, opera.id, hotel.id, chf("1000.00")))
     step(
-        f"catalog: {traviata.name} on {premiere.starts_at:%Y-%m-%d %H:%M}, agency rate "
+        f"catalog: {traviata.name} on {premiere.starts_at_text}, agency rate "
         f"{agency_rate.price} (full price {full.price} not offered to agencies), quota 40 > 25, "
         f"credit limit 1000.00 CHF"
     )
@@ -367,7 +386,7 @@ def main(out: Path) -> None:
         ConfirmReservation(alice_s, granted.id, PaymentMethod.HOLDING_ACCOUNT)
     )
     step(
-        f"Alice's option for 4 seats was granted, held until {granted.deadline:%Y-%m-%d %H:%M}, "
+        f"Alice's option for 4 seats was granted, held until {local(granted.deadline)}, "
         f"and confirmed into an order of {confirmed.total}"
     )
 
@@ -383,7 +402,7 @@ def main(out: Path) -> None:
     expired = d.sales.process_due_expiries(ProcessDueExpiries(op))
     after = d.sales.view_catalog(ViewCatalog(bob_s)).entries[0].available
     step(
-        f"Bob's reservation of 6 (deadline {held.deadline:%Y-%m-%d %H:%M}) expired after 3 days "
+        f"Bob's reservation of 6 (deadline {local(held.deadline)}) expired after 3 days "
         f"({len(expired.reservations_expired)} expired): available {before} -> {after}; "
         f"the sessions had expired too {expired_session}, so everyone logged in again"
     )

@@ -27,6 +27,7 @@ from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 from ticketdomain import (
     AuthorizeStructure,
@@ -79,6 +80,7 @@ from ticketdomain import (
     ViewDashboard,
     ViewOrder,
     ViewStock,
+    format_local,
 )
 from ticketdomain_argon2 import Argon2PasswordHasher
 from ticketdomain_filesystem import FilesystemDocumentStore
@@ -200,6 +202,9 @@ def figures(tally: TallyView) -> str:
     )
 
 
+ZURICH = ZoneInfo("Europe/Zurich")
+
+
 def scanned(result: ScanResult) -> str:
     if result.accepted:
         holder = f"for {result.beneficiary}" if result.beneficiary else "no name on it"
@@ -208,8 +213,8 @@ def scanned(result: ScanResult) -> str:
     text = f"rejected at {result.gate}: {result.rejection.value}"
     if result.controlled_at is not None:
         text += (
-            f" (controlled at {result.controlled_at:%Y-%m-%d %H:%M:%S} "
-            f"UTC, {result.controlled_gate})"
+            f" (controlled at {format_local(result.controlled_at.astimezone(ZURICH))}, "
+            f"{result.controlled_gate})"
         )
     return text
 
@@ -219,8 +224,8 @@ def main(out: Path) -> None:
         (out / "ticketdomain.sqlite3").unlink()
     clock = SystemClock()
     d = build(out, clock)
-    # The performance a month from now, at half past seven (UTC).
-    evening_at = (clock.now() + timedelta(days=30)).replace(
+    # The performance a month from now, at half past seven in Lausanne (CET or CEST).
+    evening_at = (clock.now().astimezone(ZURICH) + timedelta(days=30)).replace(
         hour=19, minute=30, second=0, microsecond=0
     )
 
@@ -239,7 +244,10 @@ def main(out: Path) -> None:
     step(f"the host bootstrapped {institution.name}; its operator logged in with her password")
 
     # --- operator set-up -------------------------------------------------------------------
-    opera = d.setup.create_organization(CreateOrganization(op, "Opera de Lausanne", "CHF"))
+    # Its venues are in Lausanne: every time is shown in Europe/Zurich (CET/CEST).
+    opera = d.setup.create_organization(
+        CreateOrganization(op, "Opera de Lausanne", "CHF", time_zone="Europe/Zurich")
+    )
     corporate = d.setup.create_sales_channel(
         CreateSalesChannel(op, "Internet Entreprise", ChannelKind.CORPORATE)
     )
@@ -300,7 +308,7 @@ def main(out: Path) -> None:
     tariff = d.setup.create_tariff(CreateTariff(op, stalls.id, "Works council", chf("50.00")))
     d.setup.create_quota(CreateQuota(op, evening.id, 100, channel_id=corporate.id))
     step(
-        f"catalog: {traviata.name} on {evening.starts_at:%Y-%m-%d %H:%M} UTC, "
+        f"catalog: {traviata.name} on {evening.starts_at_text}, "
         f"{stalls.name} at {tariff.price}, corporate quota 100"
     )
 

@@ -24,6 +24,7 @@ from ticketdomain.core.errors import (
     ValidationError,
 )
 from ticketdomain.core.identity import ActorKind, Permission, Rule, SecurityPolicy
+from ticketdomain.core.mail import DeliveryPolicy, OutboxState
 from ticketdomain.core.money import Money
 from ticketdomain.core.sales import (
     LineRequest,
@@ -33,6 +34,7 @@ from ticketdomain.core.sales import (
     TicketState,
 )
 from ticketdomain.core.setup import ChannelKind, DeliveryMode, Function, PaymentMethod
+from ticketdomain.core.timezones import format_local
 from ticketdomain.ports.payment import CardPayment
 from ticketdomain.serialization import make_converter
 from ticketdomain.services.app import TicketDomain
@@ -65,6 +67,7 @@ from ticketdomain.services.commands import (
     ImportDistribution,
     IssueInvoice,
     ListDistributedTickets,
+    ListFailedMail,
     ListInvoices,
     ListMemberTickets,
     ListOperators,
@@ -91,6 +94,7 @@ from ticketdomain.services.commands import (
     RemoveRelay,
     RequestLoginLink,
     RequestOption,
+    RequeueMail,
     RevokeApiKey,
     RevokeGate,
     RevokeStructure,
@@ -126,6 +130,8 @@ from ticketdomain.services.results import (
     Dashboard,
     DistributedTicketView,
     ExpiriesProcessed,
+    FailedMail,
+    FailedMailList,
     GateRegistered,
     GateView,
     HoldingAccountView,
@@ -139,6 +145,7 @@ from ticketdomain.services.results import (
     LedgerEntryView,
     LoginLinkRequested,
     MailDispatched,
+    MailRequeued,
     MemberTicketView,
     OperatorView,
     OptionView,
@@ -218,6 +225,7 @@ __all__ = [
     "Dashboard",
     "DeclineOption",
     "DeliveryMode",
+    "DeliveryPolicy",
     "DispatchMail",
     "DistributeToMember",
     "DistributeToSubStructure",
@@ -226,6 +234,8 @@ __all__ = [
     "ExpiriesProcessed",
     "ExportBeneficiaries",
     "ExportStock",
+    "FailedMail",
+    "FailedMailList",
     "Function",
     "GateRegistered",
     "GateView",
@@ -243,6 +253,7 @@ __all__ = [
     "LedgerEntryView",
     "LineRequest",
     "ListDistributedTickets",
+    "ListFailedMail",
     "ListInvoices",
     "ListMemberTickets",
     "ListOperators",
@@ -255,6 +266,7 @@ __all__ = [
     "LoginWithLink",
     "Logout",
     "MailDispatched",
+    "MailRequeued",
     "MemberTicketView",
     "Money",
     "NotFoundError",
@@ -267,6 +279,7 @@ __all__ = [
     "OrderSummary",
     "OrderView",
     "OrganizationView",
+    "OutboxState",
     "PaymentMethod",
     "PaymentRecorded",
     "PerformanceView",
@@ -292,6 +305,7 @@ __all__ = [
     "RenderedTickets",
     "RequestLoginLink",
     "RequestOption",
+    "RequeueMail",
     "ReservationState",
     "ReservationView",
     "RevokeApiKey",
@@ -343,5 +357,6 @@ __all__ = [
     "ViewOrder",
     "ViewSalesReport",
     "ViewStock",
+    "format_local",
     "make_converter",
 ]

@@ -136,6 +136,7 @@ def test_naive_datetimes_are_refused(tmp_path: Path) -> None:
         )
         with pytest.raises(Exception, match="aware"):
             uow.session.execute(statement)
-        aware = statement.values(queued_at=datetime(2026, 1, 1, tzinfo=UTC))
+        at = datetime(2026, 1, 1, tzinfo=UTC)
+        aware = statement.values(queued_at=at, due_at=at, state="queued")
         uow.session.execute(aware)
     storage.close()

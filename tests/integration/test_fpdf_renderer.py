@@ -119,7 +119,7 @@ def test_each_page_shows_its_ticket(pdf: bytes) -> None:
             "45.50 EUR",
             "Saturday 14 June 2025",
             # Performance time in the performance's own zone, not UTC (18:30).
-            "20:30 (Europe/Paris, UTC+02:00)",
+            "20:30 CEST (Europe/Paris, UTC+02:00)",
         ):
             assert shown(text) in page, text
 
@@ -165,11 +165,19 @@ def test_a_qr_reader_decodes_every_page(tmp_path: Path) -> None:
 
 def test_times_are_shown_in_the_performances_zone() -> None:
     cases = {
-        datetime(2025, 1, 10, 19, 0, tzinfo=PARIS): "19:00 (Europe/Paris, UTC+01:00)",
-        datetime(2025, 1, 10, 19, 0, tzinfo=UTC): "19:00 (UTC)",
-        datetime(2025, 1, 10, 19, 0, tzinfo=timezone(timedelta(hours=-5))): "19:00 (UTC-05:00)",
+        datetime(2025, 1, 10, 19, 0, tzinfo=PARIS): "19:00 CET (Europe/Paris, UTC+01:00)",
+        datetime(2025, 1, 10, 19, 0, tzinfo=UTC): "19:00 UTC",
+        datetime(2025, 1, 10, 19, 0, tzinfo=timezone(timedelta(hours=-5))): "19:00 UTC-05:00",
         datetime(2025, 1, 10, 23, 30, tzinfo=UTC).astimezone(ZoneInfo("Asia/Kolkata")): (
-            "05:00 (Asia/Kolkata, UTC+05:30)"
+            "05:00 IST (Asia/Kolkata, UTC+05:30)"
+        ),
+        # No abbreviation in tzdata for this zone: its offset stands in.
+        datetime(2025, 1, 10, 19, 0, tzinfo=ZoneInfo("America/Sao_Paulo")): (
+            "19:00 UTC-03:00 (America/Sao_Paulo)"
+        ),
+        # The second 02:30 of the night the clocks go back in Zurich.
+        datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=ZoneInfo("Europe/Zurich")): (
+            "02:30 CET (Europe/Zurich, UTC+01:00)"
         ),
     }
     for starts_at, expected in cases.items():
@@ -177,6 +185,16 @@ def test_times_are_shown_in_the_performances_zone() -> None:
             [ticket(1, "A B", performance_starts_at=starts_at)]
         )
         assert shown(expected) in pdf, expected
+
+
+def test_a_ticket_naming_its_zone_prints_the_start_there() -> None:
+    # Stored in UTC (18:30), printed in the venue's zone the ticket names.
+    starts_at = datetime(2026, 5, 10, 18, 30, tzinfo=UTC)
+    pdf = FpdfTicketRenderer(compress=False).render(
+        [ticket(1, "A B", performance_starts_at=starts_at, time_zone="Europe/Zurich")]
+    )
+    assert shown("Sunday 10 May 2026") in pdf
+    assert shown("20:30 CEST (Europe/Zurich, UTC+02:00)") in pdf
 
 
 def test_the_same_tickets_give_the_same_bytes() -> None:

@@ -737,3 +737,69 @@ def test_the_sql_can_be_written_for_a_dba_without_a_database() -> None:
 def test_the_environment_needs_a_connection_to_run_online() -> None:
     with pytest.raises(RuntimeError, match=r"SqlAlchemyStorage\.upgrade"):
         command.upgrade(alembic_config(), "head")
+
+
+OUTBOX_AT_0005 = (
+    "INSERT INTO td_outbox (message_id, recipient, subject, body, queued_at, attempts, "
+    "last_error, sent_at) VALUES (:id, 'zoe@example.org', 'Hello', 'Text', :queued_at, "
+    ":attempts, :last_error, :sent_at)"
+)
+
+
+def test_upgrading_gives_the_queued_mail_its_state_and_due_time(
+    storage: SqlAlchemyStorage,
+) -> None:
+    from ticketdomain.core.mail import OutboxState
+
+    storage.upgrade("0005")
+    with storage.engine.begin() as connection:
+        connection.execute(
+            sa.text(OUTBOX_AT_0005),
+            [
+                {
+                    "id": "mail-sent",
+                    "queued_at": AT,
+                    "attempts": 1,
+                    "last_error": None,
+                    "sent_at": AT,
+                },
+                {
+                    "id": "mail-queued",
+                    "queued_at": AT,
+                    "attempts": 3,
+                    "last_error": "timeout",
+                    "sent_at": None,
+                },
+            ],
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO td_outbox_attachments (message_id, position, filename, "
+                "media_type, content) VALUES ('mail-queued', 0, 'a.txt', 'text/plain', :c)"
+            ),
+            {"c": b"data"},
+        )
+    storage.upgrade()
+    assert revision(storage) == HEAD
+    assert differences(storage) == []
+    with storage.unit_of_work() as uow:
+        sent, queued = uow.outbox.get("mail-sent"), uow.outbox.get("mail-queued")
+        assert sent is not None and queued is not None
+        assert (sent.state, sent.due_at, sent.sent_at) == (OutboxState.SENT, AT, AT)
+        assert (queued.state, queued.due_at, queued.attempts, queued.last_error) == (
+            OutboxState.QUEUED,
+            AT,
+            3,
+            "timeout",
+        )
+        # The attachments stay through the rebuild of td_outbox on SQLite.
+        assert [a.filename for a in queued.message.attachments] == ["a.txt"]
+        assert queued.message.institution_id is None
+        assert [i.message.id for i in uow.outbox.claim("d-1", AT, AT, 10)] == ["mail-queued"]
+    with storage.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0005")
+    with storage.engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT message_id, sent_at IS NULL FROM td_outbox ORDER BY message_id")
+        ).all()
+    assert [tuple(row) for row in rows] == [("mail-queued", 1), ("mail-sent", 0)]

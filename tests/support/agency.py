@@ -72,7 +72,11 @@ def relay_session(d: TicketDomain, relay_id: str, sales_point_id: str) -> str:
     return d.host.open_session(ActorKind.RELAY, relay_id, sales_point_id=sales_point_id).token
 
 
-def set_up_agency(world: FakeWorld, functions: frozenset[Function] | None = None) -> Agency:
+def set_up_agency(
+    world: FakeWorld,
+    functions: frozenset[Function] | None = None,
+    time_zone: str | None = None,
+) -> Agency:
     d = world.domain
     start = world.clock.now()
     boot = d.host.bootstrap(
@@ -83,7 +87,9 @@ def set_up_agency(world: FakeWorld, functions: frozenset[Function] | None = None
     )
     institution = boot.institution
     op = d.host.open_session(ActorKind.OPERATOR, boot.operator.id).token
-    organization = d.setup.create_organization(CreateOrganization(op, "Opera de Lausanne", "CHF"))
+    organization = d.setup.create_organization(
+        CreateOrganization(op, "Opera de Lausanne", "CHF", time_zone=time_zone)
+    )
     agency_channel = d.setup.create_sales_channel(
         CreateSalesChannel(op, "Internet Agence", ChannelKind.AGENCY)
     )

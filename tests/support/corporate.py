@@ -99,7 +99,11 @@ class Corporate:
 
 
 def set_up_corporate(
-    world: FakeWorld, *, admit_before_settlement: bool = True, capacity: int = 200
+    world: FakeWorld,
+    *,
+    admit_before_settlement: bool = True,
+    capacity: int = 200,
+    time_zone: str | None = None,
 ) -> Corporate:
     d = world.domain
     start = world.clock.now()
@@ -111,7 +115,9 @@ def set_up_corporate(
     )
     institution = boot.institution
     op = d.host.open_session(ActorKind.OPERATOR, boot.operator.id).token
-    organization = d.setup.create_organization(CreateOrganization(op, "Opera de Lausanne", "CHF"))
+    organization = d.setup.create_organization(
+        CreateOrganization(op, "Opera de Lausanne", "CHF", time_zone=time_zone)
+    )
     corporate = d.setup.create_sales_channel(
         CreateSalesChannel(op, "Internet Entreprise", ChannelKind.CORPORATE)
     )

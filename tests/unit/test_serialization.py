@@ -55,6 +55,7 @@ from ticketdomain.core.errors import (
     rebuild_error,
 )
 from ticketdomain.core.identity import LoginThrottle
+from ticketdomain.core.mail import DeliveryPolicy
 from ticketdomain.core.money import MAX_AMOUNT
 from ticketdomain.serialization import (
     CommandTypeUnknownError,
@@ -187,6 +188,15 @@ _SPECIAL: dict[Any, st.SearchStrategy[Any]] = {
         member_link=_links,
         relay_link=_links,
         min_password_length=st.integers(),
+    ),
+    DeliveryPolicy: st.builds(
+        DeliveryPolicy,
+        max_attempts=st.integers(min_value=1),
+        first_retry=st.timedeltas(min_value=timedelta(microseconds=1), max_value=timedelta(1)),
+        factor=st.integers(min_value=1),
+        cap=st.timedeltas(min_value=timedelta(1)),
+        lease=_positive_durations,
+        batch=st.integers(min_value=1),
     ),
     datetime: _aware_datetimes,
     Decimal: st.decimals(allow_nan=False, allow_infinity=False),

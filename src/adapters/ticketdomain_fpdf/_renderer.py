@@ -14,6 +14,7 @@ from qrcode.constants import ERROR_CORRECT_M
 
 from ticketdomain.core.errors import ValidationError
 from ticketdomain.core.printing import PrintableTicket
+from ticketdomain.core.timezones import in_zone, offset_label, zone_label
 
 __all__ = ["FpdfTicketRenderer"]
 
@@ -110,22 +111,24 @@ def _format_date(moment: datetime) -> str:
     return f"{_WEEKDAYS[moment.weekday()]} {moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
 
 
-# The wall-clock time at the venue, with its zone: "20:30 (Europe/Paris, UTC+02:00)".
+# The wall-clock time at the venue with the zone's abbreviation, then the zone and its offset:
+# "20:30 CEST (Europe/Zurich, UTC+02:00)"; "19:00 UTC"; "19:00 UTC-05:00" for a fixed offset.
 def _format_time(moment: datetime) -> str:
-    offset = moment.utcoffset()
-    assert offset is not None  # render() refuses naive datetimes
-    minutes = int(offset.total_seconds()) // 60
-    sign = "+" if minutes >= 0 else "-"
-    utc = f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-    # A zoneinfo zone has a key ("Europe/Paris"); a fixed offset's name is its offset again.
-    zone = getattr(moment.tzinfo, "key", None) or moment.tzname() or utc
-    if zone in (utc, "UTC") and minutes == 0:
-        label = "UTC"
-    elif zone == utc:
-        label = utc
-    else:
-        label = f"{zone}, {utc}"
-    return f"{moment:%H:%M} ({label})"
+    label = zone_label(moment)
+    offset = offset_label(moment)
+    key = getattr(moment.tzinfo, "key", None)
+    if not isinstance(key, str) or key == "UTC":
+        return f"{moment:%H:%M} {label}"
+    if label == offset:
+        return f"{moment:%H:%M} {label} ({key})"
+    return f"{moment:%H:%M} {label} ({key}, {offset})"
+
+
+def _local_start(ticket: PrintableTicket) -> datetime:
+    """The performance's start in the venue's zone (as given when the ticket names none)."""
+    if ticket.time_zone is None:
+        return ticket.performance_starts_at
+    return in_zone(ticket.performance_starts_at, ticket.time_zone)
 
 
 def _qr_matrix(barcode: str) -> list[list[bool]]:
@@ -244,7 +247,7 @@ class FpdfTicketRenderer:
 
     def _page(self, pdf: FPDF, ticket: PrintableTicket) -> None:
         pdf.add_page()
-        starts_at = ticket.performance_starts_at
+        starts_at = _local_start(ticket)
         pdf.set_y(_BOX_Y + _PAD)
         self._write(pdf, ticket.organization, 10, grey=True)
         pdf.ln(1)

@@ -27,7 +27,9 @@ class MailDirectoryMailer:
     ``os.replace`` so a reader never sees half a message. Sending an id already written does
     nothing: the message was delivered. Ids that are empty, start with a dot or contain a path
     separator or control character are refused; other characters are percent-encoded in the file
-    name. Every failure raises ``MailDeliveryError`` with a ``reason`` in its details.
+    name. Every failure raises ``MailDeliveryError`` with a ``reason`` in its details; it is
+    ``permanent`` for an id or a message that can never be written, temporary for an error of
+    the file system. The Message-ID is the same on every attempt.
     """
 
     def __init__(self, directory: Path | str, *, sender: str = "ticketdomain@localhost") -> None:
@@ -46,6 +48,7 @@ class MailDirectoryMailer:
                 "or control character.",
                 message_id=message_id,
                 reason="invalid_message_id",
+                permanent=True,
             )
         # Percent-encoding is injective: two ids never share a file.
         name = quote(message_id, safe="") + _SUFFIX
@@ -54,6 +57,7 @@ class MailDirectoryMailer:
                 "This message id is too long for a file name.",
                 message_id=message_id,
                 reason="invalid_message_id",
+                permanent=True,
             )
         path = self.directory / name
         # Belt and braces: nothing may resolve outside the directory, symlinks included.
@@ -62,6 +66,7 @@ class MailDirectoryMailer:
                 "This message id escapes the mail directory.",
                 message_id=message_id,
                 reason="invalid_message_id",
+                permanent=True,
             )
         return path
 
@@ -105,6 +110,7 @@ def _build(message: MailMessage, sender: str) -> EmailMessage:
         # The email package refuses line breaks in headers and malformed media types.
         raise MailDeliveryError(
             f"This message cannot be written as an email: {exc}",
+            permanent=True,
             message_id=message.id,
             reason="invalid_message",
         ) from exc

@@ -6,6 +6,7 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
+from typing import Any
 from urllib.parse import quote
 
 from ticketdomain.core.mail import MailMessage
@@ -22,7 +23,13 @@ class SmtpMailer:
     optional login. Every failure (a refused connection, a timeout, a refused sender, recipient or
     message, a malformed message) raises ``MailDeliveryError`` whose details carry a ``reason``
     and, when the server answered, its ``smtp_code`` and ``smtp_error``; the original exception is
-    chained.
+    chained. The error is ``permanent`` when this message can never go: its recipient or its data
+    refused with a 5xx reply, or a message that cannot be written as an email. Anything else (no
+    connection, a timeout, a 4xx reply, a refused login or sender: the server's or the host's
+    state, not the message's) is temporary, so the outbox tries again later.
+
+    Every message carries a ``Message-ID`` made from its id, the same on every attempt, so a
+    receiver can drop the copy a crash between sending and marking may cause.
     """
 
     def __init__(
@@ -47,7 +54,7 @@ class SmtpMailer:
     def send(self, message: MailMessage) -> None:
         """Send the message or raise ``MailDeliveryError``."""
         email = self._build(message)
-        where = {"message_id": message.id, "host": self.host, "port": self.port}
+        where: dict[str, Any] = {"message_id": message.id, "host": self.host, "port": self.port}
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:
@@ -61,6 +68,7 @@ class SmtpMailer:
             code, reply = next(iter(exc.recipients.values()), (0, b""))
             raise MailDeliveryError(
                 f"The SMTP server refused the recipient {message.to}: {code} {_text(reply)}",
+                permanent=_permanent(code),
                 reason="recipient_refused",
                 smtp_code=code,
                 smtp_error=_text(reply),
@@ -68,8 +76,10 @@ class SmtpMailer:
             ) from exc
         except smtplib.SMTPResponseException as exc:
             # Sender refused, data refused, authentication failed, or any other error reply.
+            # Only a refusal of the data is about this message; the rest is about the server.
             raise MailDeliveryError(
                 f"The SMTP server refused the message: {exc.smtp_code} {_text(exc.smtp_error)}",
+                permanent=isinstance(exc, smtplib.SMTPDataError) and _permanent(exc.smtp_code),
                 reason="refused",
                 smtp_code=exc.smtp_code,
                 smtp_error=_text(exc.smtp_error),
@@ -121,10 +131,16 @@ class SmtpMailer:
             # The email package refuses line breaks in headers and malformed media types.
             raise MailDeliveryError(
                 f"This message cannot be sent as an email: {exc}",
+                permanent=True,
                 message_id=message.id,
                 reason="invalid_message",
             ) from exc
         return email
+
+
+def _permanent(smtp_code: int) -> bool:
+    """A 5xx reply refuses for good; a 4xx one asks to try again later."""
+    return 500 <= smtp_code < 600
 
 
 def _text(reply: bytes | str) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     CursorResult,
     Executable,
     Table,
+    and_,
     delete,
     func,
     insert,
@@ -54,7 +55,7 @@ from ticketdomain.core.invoices import (
     InvoiceSequence,
     VatBreakdownRow,
 )
-from ticketdomain.core.mail import Attachment, MailMessage
+from ticketdomain.core.mail import Attachment, MailMessage, OutboxState
 from ticketdomain.core.money import Money, VatRate
 from ticketdomain.core.quotas import Quota
 from ticketdomain.core.sales import (
@@ -285,10 +286,14 @@ class Organizations(_Repo[Organization]):
             "institution_id": item.institution_id,
             "name": item.name,
             "currency": item.currency,
+            "time_zone": item.time_zone,
         }
 
     def _build(self, rows: Rows) -> list[Organization]:
-        return [Organization(r["id"], r["institution_id"], r["name"], r["currency"]) for r in rows]
+        return [
+            Organization(r["id"], r["institution_id"], r["name"], r["currency"], r["time_zone"])
+            for r in rows
+        ]
 
 
 class Channels(_Repo[SalesChannel]):
@@ -503,6 +508,7 @@ class Performances(_Repo[Performance]):
             "starts_at": item.starts_at,
             "venue": item.venue,
             "capacity": item.capacity,
+            "time_zone": item.time_zone,
         }
 
     def _build(self, rows: Rows) -> list[Performance]:
@@ -511,9 +517,11 @@ class Performances(_Repo[Performance]):
                 id=r["id"],
                 organization_id=r["organization_id"],
                 activity_id=r["activity_id"],
+                # Stored in UTC; Performance converts it into its zone (fold and all).
                 starts_at=r["starts_at"],
                 venue=r["venue"],
                 capacity=r["capacity"],
+                time_zone=r["time_zone"],
             )
             for r in rows
         ]
@@ -1528,11 +1536,16 @@ class Outbox:
                         Attachment(a["filename"], a["media_type"], bytes(a["content"]))
                         for a in attachments[r["message_id"]]
                     ),
+                    institution_id=r["institution_id"],
                 ),
                 queued_at=r["queued_at"],
                 attempts=r["attempts"],
                 last_error=r["last_error"],
                 sent_at=r["sent_at"],
+                state=OutboxState(r["state"]),
+                due_at=r["due_at"],
+                claimed_by=r["claimed_by"],
+                lease_until=r["lease_until"],
             )
             for r in rows
         ]
@@ -1550,6 +1563,11 @@ class Outbox:
                     "attempts": 0,
                     "last_error": None,
                     "sent_at": None,
+                    "state": OutboxState.QUEUED.value,
+                    "due_at": queued_at,
+                    "claimed_by": None,
+                    "lease_until": None,
+                    "institution_id": message.institution_id,
                 }
             ],
         )
@@ -1569,30 +1587,106 @@ class Outbox:
 
     def pending(self, limit: int) -> list[OutboxItem]:
         t = s.outbox
-        # SKIP LOCKED: a second dispatcher takes the next messages instead of waiting.
         statement = (
             select(t)
-            .where(t.c.sent_at.is_(None))
+            .where(t.c.state.in_([OutboxState.QUEUED.value, OutboxState.SENDING.value]))
             .order_by(t.c.queued_at, t.c.message_id)
             .limit(max(limit, 0))
-            .with_for_update(skip_locked=True)
         )
         return self._build(self._db.execute(statement).mappings().all())
 
-    def mark_sent(self, message_id: str, at: datetime, body: str | None = None) -> None:
+    def claim(
+        self, dispatcher: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[OutboxItem]:
         t = s.outbox
-        values: dict[str, Any] = {"sent_at": at, "attempts": t.c.attempts + 1}
-        if body is not None:
-            values["body"] = body
-        self._db.execute(update(t).where(t.c.message_id == message_id).values(**values))
-
-    def mark_failed(self, message_id: str, error: str) -> None:
-        t = s.outbox
+        # SKIP LOCKED (PostgreSQL): a second dispatcher claims the next messages instead of
+        # waiting; re-checked after the wait, a row another claim took is no longer due. SQLite
+        # has no row locks: its units of work begin IMMEDIATE, so claims run one at a time.
+        due = (
+            select(t.c.message_id)
+            .where(
+                or_(
+                    and_(t.c.state == OutboxState.QUEUED.value, t.c.due_at <= now),
+                    and_(t.c.state == OutboxState.SENDING.value, t.c.lease_until <= now),
+                )
+            )
+            .order_by(t.c.due_at, t.c.queued_at, t.c.message_id)
+            .limit(max(limit, 0))
+            .with_for_update(skip_locked=True)
+        )
+        ids = list(self._db.execute(due).scalars().all())
+        if not ids:
+            return []
         self._db.execute(
             update(t)
-            .where(t.c.message_id == message_id)
-            .values(last_error=error, attempts=t.c.attempts + 1)
+            .where(t.c.message_id.in_(ids))
+            .values(
+                state=OutboxState.SENDING.value,
+                claimed_by=dispatcher,
+                lease_until=lease_until,
+                attempts=t.c.attempts + 1,
+            )
         )
+        rows = self._db.execute(select(t).where(t.c.message_id.in_(ids))).mappings().all()
+        order = {id: n for n, id in enumerate(ids)}
+        return self._build(sorted(rows, key=lambda r: order[r["message_id"]]))
+
+    def _mark(self, message_id: str, dispatcher: str, **values: Any) -> bool:
+        t = s.outbox
+        result = self._db.execute(
+            update(t)
+            .where(
+                t.c.message_id == message_id,
+                t.c.state == OutboxState.SENDING.value,
+                t.c.claimed_by == dispatcher,
+            )
+            .values(claimed_by=None, lease_until=None, **values)
+        )
+        return result.rowcount == 1
+
+    def mark_sent(
+        self, message_id: str, dispatcher: str, at: datetime, body: str | None = None
+    ) -> bool:
+        values: dict[str, Any] = {"sent_at": at, "state": OutboxState.SENT.value}
+        if body is not None:
+            values["body"] = body
+        return self._mark(message_id, dispatcher, **values)
+
+    def mark_retry(self, message_id: str, dispatcher: str, error: str, due_at: datetime) -> bool:
+        return self._mark(
+            message_id,
+            dispatcher,
+            state=OutboxState.QUEUED.value,
+            due_at=due_at,
+            last_error=error,
+        )
+
+    def mark_failed(self, message_id: str, dispatcher: str, error: str) -> bool:
+        return self._mark(message_id, dispatcher, state=OutboxState.FAILED.value, last_error=error)
+
+    def failed(self, institution_id: str | None, limit: int) -> list[OutboxItem]:
+        t = s.outbox
+        whose = (
+            t.c.institution_id.is_(None)
+            if institution_id is None
+            else t.c.institution_id == institution_id
+        )
+        statement = (
+            select(t)
+            .where(whose, t.c.state == OutboxState.FAILED.value)
+            .order_by(t.c.queued_at, t.c.message_id)
+            .limit(max(limit, 0))
+        )
+        return self._build(self._db.execute(statement).mappings().all())
+
+    def requeue(self, message_id: str, now: datetime) -> bool:
+        t = s.outbox
+        result = self._db.execute(
+            update(t)
+            .where(t.c.message_id == message_id, t.c.state == OutboxState.FAILED.value)
+            .values(state=OutboxState.QUEUED.value, due_at=now, attempts=0)
+        )
+        return result.rowcount == 1
 
     def get(self, message_id: str) -> OutboxItem | None:
         t = s.outbox

@@ -153,6 +153,8 @@ organizations = Table(
     _ref("institution_id", index=True),
     _name(),
     Column("currency", String(3), nullable=False),
+    # The IANA zone of its venues by default (``Europe/Zurich``).
+    Column("time_zone", String(64), nullable=False),
 )
 
 channels = Table(
@@ -248,9 +250,11 @@ performances = Table(
     _id(),
     _ref("organization_id"),
     _ref("activity_id", index=True),
+    # The instant in UTC, read back in the venue's zone kept beside it.
     Column("starts_at", UtcDateTime(), nullable=False),
     _name("venue"),
     Column("capacity", Integer, nullable=False),
+    Column("time_zone", String(64), nullable=False),
     Index(None, "organization_id", "starts_at", "id"),
 )
 
@@ -595,7 +599,16 @@ outbox = Table(
     Column("attempts", Integer, nullable=False),
     Column("last_error", Text, nullable=True),
     Column("sent_at", UtcDateTime(), nullable=True),
-    Index(None, "sent_at", "queued_at", "message_id"),
+    _enum("state"),
+    Column("due_at", UtcDateTime(), nullable=False),
+    _ref("claimed_by", nullable=True),
+    Column("lease_until", UtcDateTime(), nullable=True),
+    _ref("institution_id", nullable=True),
+    # Claiming: queued by due time, sending by lease (both lead with the state).
+    Index(None, "state", "due_at", "queued_at", "message_id"),
+    Index(None, "state", "lease_until"),
+    # An institution's failed mail, for its operators.
+    Index(None, "institution_id", "state", "queued_at"),
 )
 
 outbox_attachments = Table(

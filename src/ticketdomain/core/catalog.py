@@ -16,6 +16,13 @@ from ticketdomain.core.errors import (
     TariffNotOfferedError,
 )
 from ticketdomain.core.money import Money, VatRate
+from ticketdomain.core.timezones import (
+    check_time_zone,
+    exists_in_zone,
+    in_zone,
+    instant,
+    zone_name_of,
+)
 
 #: no single line, option or reservation may ask for more places than this
 MAX_QUANTITY = 10_000
@@ -60,14 +67,47 @@ class Activity:
     name: str = attrs.field(converter=clean_name)
 
 
+def _zone_of_start(performance: Performance) -> str:
+    return zone_name_of(performance.starts_at)
+
+
 @attrs.define
 class Performance:
+    """A performance of an activity at a venue, whose time zone is ``time_zone``.
+
+    ``starts_at`` is held in that zone (20:30 in Zurich reads back as 20:30 in Zurich); built
+    from another zone or a fixed offset, it is the same instant converted. Without
+    ``time_zone``, the zone of ``starts_at`` if it has a name, else UTC. Two performances
+    compare their starts as instants.
+
+    Raises ``TimeZoneUnknownError`` for an unknown zone and ``SetupInvalidError`` for a start
+    without a zone or at a wall-clock time the zone skips (the clocks going forward).
+    """
+
     id: str
     organization_id: str
     activity_id: str
-    starts_at: datetime = attrs.field(validator=_aware_required)
+    starts_at: datetime = attrs.field(validator=_aware_required, eq=instant)
     venue: str = attrs.field(converter=clean_name)
     capacity: int = attrs.field(converter=check_capacity)
+    time_zone: str = attrs.field(
+        default=attrs.Factory(_zone_of_start, takes_self=True), converter=check_time_zone
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if not exists_in_zone(self.starts_at, self.time_zone):
+            raise SetupInvalidError(
+                f"{self.starts_at:%Y-%m-%d %H:%M} does not exist in {self.time_zone}: "
+                "the clocks skip that hour.",
+                field="starts_at",
+                time_zone=self.time_zone,
+            )
+        self.starts_at = in_zone(self.starts_at, self.time_zone)
+
+    @property
+    def start_instant(self) -> datetime:
+        """The start in UTC: what rules compare and compute on."""
+        return instant(self.starts_at)
 
 
 @attrs.define
@@ -118,7 +158,7 @@ class ProductConditions:
         if (
             self.sale_opens_at is not None
             and self.sale_closes_at is not None
-            and self.sale_closes_at <= self.sale_opens_at
+            and instant(self.sale_closes_at) <= instant(self.sale_opens_at)
         ):
             raise SetupInvalidError("The sale window closes before it opens.")
 
@@ -126,9 +166,12 @@ class ProductConditions:
         return self.tariff_ids is None or tariff_id in self.tariff_ids
 
     def is_open(self, now: datetime) -> bool:
-        if self.sale_opens_at is not None and now < self.sale_opens_at:
+        # On instants: within one zone Python compares wall-clock times, fold ignored.
+        if self.sale_opens_at is not None and instant(now) < instant(self.sale_opens_at):
             return False
-        return not (self.sale_closes_at is not None and now >= self.sale_closes_at)
+        return not (
+            self.sale_closes_at is not None and instant(now) >= instant(self.sale_closes_at)
+        )
 
     def check(self, tariff_id: str, quantity: int, now: datetime) -> None:
         """Refuse a tariff, a quantity (of this product in one order) or a moment outside these

@@ -20,6 +20,8 @@ import attrs
 
 from ticketdomain.core.errors import CsvInvalidError, CsvTooLargeError
 from ticketdomain.core.sales import TicketState
+from ticketdomain.core.spreadsheets import spreadsheet_safe as spreadsheet_safe  # lived here
+from ticketdomain.core.spreadsheets import write_csv
 
 # --- tallies --------------------------------------------------------------------------------
 
@@ -156,13 +158,6 @@ SHEET_COLUMNS = (
 MAX_SHEET_BYTES = 2 * 1024 * 1024
 MAX_SHEET_ROWS = 10_000
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: str) -> str:
-    """Text a spreadsheet will show as text, never run as a formula."""
-    return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
-
 
 @attrs.frozen
 class SheetRow:
@@ -176,23 +171,14 @@ class SheetRow:
 
 
 def write_sheet(rows: Iterable[SheetRow]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(SHEET_COLUMNS)
-    for row in rows:
-        writer.writerow(
-            [
-                row.ticket_id,
-                spreadsheet_safe(row.activity),
-                row.performance,
-                spreadsheet_safe(row.venue),
-                spreadsheet_safe(row.product),
-                "",
-                "",
-                "",
-            ]
-        )
-    return buffer.getvalue()
+    """The distribution spreadsheet, through the one CSV writer (formula-safe cells)."""
+    return write_csv(
+        SHEET_COLUMNS,
+        (
+            (row.ticket_id, row.activity, row.performance, row.venue, row.product, "", "", "")
+            for row in rows
+        ),
+    )
 
 
 @attrs.frozen

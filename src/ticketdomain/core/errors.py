@@ -141,6 +141,12 @@ class SetupInvalidError(ValidationError):
     code = "setup_invalid"
 
 
+class TimeZoneUnknownError(SetupInvalidError):
+    """Not a time zone of the IANA database (``Europe/Zurich``, ``UTC``…)."""
+
+    code = "time_zone_unknown"
+
+
 class CsvInvalidError(ValidationError):
     code = "csv_invalid"
 

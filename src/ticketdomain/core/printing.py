@@ -11,6 +11,8 @@ from ticketdomain.core.money import Money
 
 @attrs.frozen
 class PrintableTicket:
+    """One ticket as printed; the performance's start is shown in the venue's zone."""
+
     ticket_id: str
     barcode: str
     organization: str
@@ -23,3 +25,6 @@ class PrintableTicket:
     order_id: str
     #: the final beneficiary's name, or the buying structure's when printed at once
     beneficiary: str
+    #: the venue's IANA time zone, in which ``performance_starts_at`` is printed (``None``:
+    #: as the datetime itself is zoned)
+    time_zone: str | None = None

@@ -12,6 +12,7 @@ from ticketdomain.core.catalog import check_quantity
 from ticketdomain.core.errors import QuantityInvalidError, StateTransitionError
 from ticketdomain.core.money import Money, VatRate
 from ticketdomain.core.setup import DeliveryMode, PaymentMethod
+from ticketdomain.core.timezones import instant
 
 #: lines per order, option or reservation
 MAX_LINES = 50
@@ -130,8 +131,12 @@ class ReservationState(enum.Enum):
 def reservation_deadline(
     created_at: datetime, delay: timedelta, first_performance_at: datetime, cutoff: timedelta
 ) -> datetime:
-    """The earlier of creation + delay and performance start - cutoff, never before creation."""
-    return max(created_at, min(created_at + delay, first_performance_at - cutoff))
+    """The earlier of creation + delay and performance start - cutoff, never before creation.
+
+    Computed on instants (in UTC): a cutoff of one day before a performance on the night the
+    clocks change is 24 hours, not the same wall-clock time the day before."""
+    created, start = instant(created_at), instant(first_performance_at)
+    return max(created, min(created + delay, start - cutoff))
 
 
 @attrs.define

@@ -15,6 +15,7 @@ from ticketdomain.core.errors import (
     SetupInvalidError,
 )
 from ticketdomain.core.money import _currency
+from ticketdomain.core.timezones import DEFAULT_TIME_ZONE, check_time_zone
 
 
 class ChannelKind(enum.Enum):
@@ -55,6 +56,8 @@ class Organization:
     institution_id: str
     name: str = attrs.field(converter=clean_name)
     currency: str = attrs.field(converter=_currency)
+    #: the IANA time zone of its venues, unless a performance names another
+    time_zone: str = attrs.field(default=DEFAULT_TIME_ZONE, converter=check_time_zone)
 
 
 @attrs.define

@@ -36,7 +36,7 @@ from ticketdomain.core.identity import (
     Operator,
 )
 from ticketdomain.core.invoices import Invoice, InvoiceSequence
-from ticketdomain.core.mail import MailMessage
+from ticketdomain.core.mail import MailMessage, OutboxState
 from ticketdomain.core.quotas import Quota
 from ticketdomain.core.sales import Option, Order, Reservation, Ticket, TicketState
 from ticketdomain.core.setup import Institution, Organization, SalesChannel, SalesPoint
@@ -252,25 +252,67 @@ class InvoiceSequenceRepository(Protocol):
 class OutboxItem:
     message: MailMessage
     queued_at: datetime
+    #: attempts so far, counted when a dispatcher claims the message
     attempts: int = 0
     last_error: str | None = None
     sent_at: datetime | None = None
+    state: OutboxState = OutboxState.QUEUED
+    #: when a queued message may next be claimed
+    due_at: datetime | None = None
+    #: the dispatcher holding a ``sending`` message, and until when
+    claimed_by: str | None = None
+    lease_until: datetime | None = None
 
 
 class Outbox(Protocol):
-    def add(self, message: MailMessage, queued_at: datetime) -> None: ...
+    """Queued mail. A dispatcher claims due messages in one short unit of work, sends them with
+    none open, then marks each in its own: marks count only while the claim is still its own,
+    so concurrent dispatchers send each message once (a crash between sending and marking lets
+    the lease run out and the message be sent again, with the same id)."""
+
+    def add(self, message: MailMessage, queued_at: datetime) -> None:
+        """Queue the message, due at once."""
+        ...
 
     def pending(self, limit: int) -> list[OutboxItem]:
-        """Unsent messages, oldest first, locked so that two dispatchers never send one twice."""
+        """Messages not sent yet (queued or sending), oldest first; a read, no claim."""
         ...
 
-    def mark_sent(self, message_id: str, at: datetime, body: str | None = None) -> None:
-        """Record the delivery (an unknown id is ignored); ``body``, when given, replaces the
-        one kept (a sent mail's login link is blanked: it was for its recipient only)."""
+    def claim(
+        self, dispatcher: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[OutboxItem]:
+        """Claim up to ``limit`` due messages for ``dispatcher`` and return them as claimed:
+        queued ones with ``due_at <= now`` and sending ones whose lease ran out (``lease_until
+        <= now``), earliest due first (then oldest, then by id). Each becomes ``sending``,
+        claimed until ``lease_until``, its attempts counted one more. Messages another unit of
+        work is claiming are skipped, not waited for."""
         ...
 
-    def mark_failed(self, message_id: str, error: str) -> None:
-        """Record a failed attempt; the message stays pending (an unknown id is ignored)."""
+    def mark_sent(
+        self, message_id: str, dispatcher: str, at: datetime, body: str | None = None
+    ) -> bool:
+        """Record the delivery if ``dispatcher`` still holds the message's claim (else change
+        nothing and return ``False``); ``body``, when given, replaces the one kept (a sent
+        mail's login link is blanked: it was for its recipient only)."""
+        ...
+
+    def mark_retry(self, message_id: str, dispatcher: str, error: str, due_at: datetime) -> bool:
+        """Queue the message again, due at ``due_at``, after a failed attempt, if
+        ``dispatcher`` still holds its claim (else change nothing and return ``False``)."""
+        ...
+
+    def mark_failed(self, message_id: str, dispatcher: str, error: str) -> bool:
+        """Give the message up as failed, if ``dispatcher`` still holds its claim (else change
+        nothing and return ``False``)."""
+        ...
+
+    def failed(self, institution_id: str | None, limit: int) -> list[OutboxItem]:
+        """Failed messages of the institution (``None``: of no institution), oldest first."""
+        ...
+
+    def requeue(self, message_id: str, now: datetime) -> bool:
+        """Queue a failed message again, due at ``now``, its attempts back to 0 (its last error
+        kept); ``False``, changing nothing, for a message that is not failed."""
         ...
 
     def get(self, message_id: str) -> OutboxItem | None: ...

@@ -1,5 +1,5 @@
 """What every service shares: the adapters, lookups that raise typed errors, authorization,
-line checks against the catalog profile, and quota locking."""
+line checks against the catalog profile, and quota levels (locked through ``_locks``)."""
 
 from __future__ import annotations
 
@@ -25,9 +25,11 @@ from ticketdomain.core.errors import (
     TariffNotOfferedError,
 )
 from ticketdomain.core.identity import RelayActor, SecurityPolicy
-from ticketdomain.core.quotas import QuotaLevel, require_places
-from ticketdomain.core.sales import LineRequest, check_lines, places_per_performance
+from ticketdomain.core.mail import DeliveryPolicy
+from ticketdomain.core.quotas import QuotaLevel
+from ticketdomain.core.sales import LineRequest, check_lines
 from ticketdomain.core.setup import SalesPoint
+from ticketdomain.core.timezones import format_short
 from ticketdomain.ports.documents import DocumentStore, TicketRenderer
 from ticketdomain.ports.mail import Mailer
 from ticketdomain.ports.payment import PaymentGateway
@@ -54,6 +56,7 @@ class Adapters:
     passwords: PasswordHasher
     tokens: TokenGenerator
     security: SecurityPolicy = attrs.field(factory=SecurityPolicy)
+    delivery: DeliveryPolicy = attrs.field(factory=DeliveryPolicy)
 
 
 def need(item: T | None, kind: str, id: str) -> T:
@@ -122,7 +125,7 @@ def resolve_lines(
                 tariff_id=tariff.id,
                 performance_id=performance.id,
             )
-        if now >= performance.starts_at:
+        if now >= performance.start_instant:
             raise PerformanceOverError(
                 "This performance has already started.", performance_id=performance.id
             )
@@ -145,7 +148,8 @@ def quota_levels(
     uow: UnitOfWork, sales_point: SalesPoint, performance: Performance, now: datetime, lock: bool
 ) -> list[QuotaLevel]:
     """The nesting that applies on this sales point: performance, channel quota, sales point
-    quota, each with the places it has out (sold plus live reservations)."""
+    quota, each with the places it has out (sold plus live reservations). Only
+    ``Locks.places`` passes ``lock``, after locking the performance."""
 
     def used(scope: Sequence[str] | None) -> int:
         return uow.tickets.sold_places(performance.id, scope) + uow.reservations.held_places(
@@ -166,22 +170,6 @@ def quota_levels(
             quota = need(uow.quotas.get_for_update(quota.id), "quota", quota.id)
         levels.append(QuotaLevel(label, quota.capacity, used(scope)))
     return levels
-
-
-def take_places(
-    uow: UnitOfWork, sales_point: SalesPoint, lines: Iterable[LineRequest], now: datetime
-) -> None:
-    """Lock the performances and quotas concerned (in id order) and refuse going over any level."""
-    wanted = places_per_performance(lines)
-    for performance_id in sorted(wanted):
-        performance = need(
-            uow.performances.get_for_update(performance_id), "performance", performance_id
-        )
-        require_places(
-            quota_levels(uow, sales_point, performance, now, lock=True),
-            wanted[performance_id],
-            performance_id,
-        )
 
 
 def find_or_create_contact(
@@ -212,6 +200,6 @@ def line_description(uow: UnitOfWork, performance_id: str, tariff_id: str) -> st
     product = uow.products.get(tariff.product_id)
     return (
         f"{activity.name if activity else performance.activity_id}, "
-        f"{performance.starts_at:%Y-%m-%d %H:%M}, {performance.venue}: "
+        f"{format_short(performance.starts_at)}, {performance.venue}: "
         f"{product.name if product else tariff.product_id} / {tariff.name}"
     )

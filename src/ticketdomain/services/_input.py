@@ -23,6 +23,8 @@ tokens             ``token`` and ``link_token``: ``str`` (else ``SessionInvalidE
                    any token that opens nothing); their content is the Authenticator's and
                    the login link's to judge; a card's token is plain text
 barcode            at most 200 characters, any character but NUL and lone surrogates
+time_zone          text of at most 64 characters, then an IANA zone name
+                   (``TimeZoneUnknownError``)
 search text,       text of at most 200 characters; ``label`` at most 100
 reference
 whole numbers      ``int``, never ``bool``: ``quantity`` 1 to ``MAX_QUANTITY`` (10 000),
@@ -78,11 +80,13 @@ from ticketdomain.core.errors import (
     QuantityInvalidError,
     SessionInvalidError,
     SetupInvalidError,
+    TimeZoneUnknownError,
     ValidationError,
     VatRateInvalidError,
 )
 from ticketdomain.core.money import MAX_AMOUNT, Money, minor_digits
 from ticketdomain.core.sales import MAX_LINES
+from ticketdomain.core.timezones import MAX_TIME_ZONE
 
 #: the default limit of a text field, in characters
 MAX_TEXT = 200
@@ -177,6 +181,7 @@ FIELD_LIMITS: Mapping[str, Limit] = {
     "reservation_cutoff": _DURATION,
     "option_lifetime": _DURATION,
     "starts_at": _SETUP,
+    "time_zone": Limit(length=MAX_TIME_ZONE, error=TimeZoneUnknownError),
     "sale_opens_at": _SETUP,
     "sale_closes_at": _SETUP,
     "period_from": Limit(error=PeriodInvalidError),

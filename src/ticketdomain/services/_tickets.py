@@ -13,6 +13,7 @@ from ticketdomain.core.mail import MailMessage
 from ticketdomain.core.printing import PrintableTicket
 from ticketdomain.core.sales import Order, Ticket
 from ticketdomain.core.setup import Organization
+from ticketdomain.core.timezones import format_local
 from ticketdomain.ports.documents import TicketRenderer
 from ticketdomain.ports.storage import UnitOfWork
 from ticketdomain.services._context import Adapters, need
@@ -74,7 +75,7 @@ class Labels:
         performance = self.performance(ticket.performance_id)
         return (
             f"{self.activity(performance.activity_id).name}, "
-            f"{performance.starts_at:%Y-%m-%d %H:%M}, {performance.venue}: "
+            f"{format_local(performance.starts_at)}, {performance.venue}: "
             f"{self.product(ticket.product_id).name} / {self.tariff(ticket.tariff_id).name}"
         )
 
@@ -87,6 +88,7 @@ class Labels:
             organization=self.organization(ticket.organization_id).name,
             activity=self.activity(performance.activity_id).name,
             performance_starts_at=performance.starts_at,
+            time_zone=performance.time_zone,
             venue=performance.venue,
             product=self.product(ticket.product_id).name,
             tariff=self.tariff(ticket.tariff_id).name,
@@ -141,6 +143,7 @@ def queue_notice(
         to=to.email,
         subject=subject,
         body=f"Hello {to.name.first},\n\n{about}\n{lines}\n\n{closing}\n",
+        institution_id=to.institution_id,
     )
     uow.outbox.add(message, adapters.clock.now())
     return message.id

@@ -10,6 +10,7 @@ from ticketdomain.services import commands as c
 from ticketdomain.services import results as r
 from ticketdomain.services._auth import Authenticator
 from ticketdomain.services._context import Adapters
+from ticketdomain.services._locks import Locks
 from ticketdomain.services._tickets import Labels, order_payable
 
 
@@ -47,7 +48,7 @@ class AccessControlService:
             found = uow.tickets.by_barcode(barcode) if barcode else None
             # Lock the ticket: two gates scanning one barcode at once admit it once.
             ticket = (
-                uow.tickets.get_for_update(found.id)
+                Locks(uow).ticket(found.id)
                 if found is not None and found.organization_id == gate.organization_id
                 else None
             )

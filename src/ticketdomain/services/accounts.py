@@ -6,9 +6,11 @@ import attrs
 
 from ticketdomain.core.accounts import HoldingAccount
 from ticketdomain.core.errors import (
+    ConcurrencyError,
     NotFoundError,
     NothingToInvoiceError,
     StateTransitionError,
+    TicketDomainError,
     ValidationError,
 )
 from ticketdomain.core.invoices import InvoiceKind, issue_credit_note, issue_invoice
@@ -20,6 +22,7 @@ from ticketdomain.services import commands as c
 from ticketdomain.services import results as r
 from ticketdomain.services._auth import Authenticator, organization_for, require_organization
 from ticketdomain.services._context import Adapters, line_description, need
+from ticketdomain.services._locks import Locks
 from ticketdomain.services._tickets import Labels, is_settled, queue_notice
 
 
@@ -51,7 +54,7 @@ class AccountService:
     def _account_for_update(
         self, uow: UnitOfWork, organization: Organization, structure_id: str
     ) -> tuple[HoldingAccount, bool]:
-        account = uow.accounts.for_structure_for_update(organization.id, structure_id)
+        account = Locks(uow).account(organization.id, structure_id)
         if account is not None:
             return account, False
         return (
@@ -119,19 +122,17 @@ class AccountService:
         with self._auth.operator(command) as (uow, operator):
             organization = organization_for(uow, operator, command, command.organization_id)
             self._structure(uow, organization, command.structure_id)
-            # Lock order everywhere: account, then invoice sequence, then orders.
-            account = uow.accounts.for_structure_for_update(organization.id, command.structure_id)
+            locks = Locks(uow)
+            account = locks.account(organization.id, command.structure_id)
             if account is None:
                 raise NothingToInvoiceError(
                     "This structure has no order on its holding account.",
                     structure_id=command.structure_id,
                 )
-            sequence = uow.invoice_sequences.get_for_update(organization.id)
+            sequence = locks.invoice_sequence(organization.id)
+            # Orders are charged to the account and cancelled under its lock, which is held.
             candidates = uow.orders.uninvoiced_on_account(organization.id, command.structure_id)
-            orders = [
-                need(uow.orders.get_for_update(order.id), "order", order.id)
-                for order in sorted(candidates, key=lambda o: o.id)
-            ]
+            orders = locks.orders([order.id for order in candidates])
             orders.sort(key=lambda o: (o.placed_at, o.id))
             invoice = issue_invoice(
                 id=self.adapters.ids.new_id("invoice"),
@@ -198,56 +199,74 @@ class AccountService:
     def cancel_order(self, command: c.CancelOrder) -> r.OrderCancelled:
         """Cancel an order: its tickets are cancelled and their barcodes revoked, its places
         freed, and the holding account credited (with a credit note if it was invoiced) or the
-        card refunded. Refused once one of its tickets has been controlled."""
-        now = self.adapters.clock.now()
+        card refunded once the cancellation has committed.
+
+        A refund that fails then leaves the cancellation standing and the result says so
+        (``refund_pending``); cancelling the cancelled order again retries the refund, under the
+        same idempotency key. Raises ``StateTransitionError`` once one of its tickets has been
+        controlled, or for an order on account already cancelled.
+        """
         with self._auth.operator(command) as (uow, operator):
             found = need(uow.orders.get(command.order_id), "order", command.order_id)
             organization = require_organization(
                 uow, operator, command, found.organization_id, "order", found.id
             )
-            account = (
-                uow.accounts.for_structure_for_update(organization.id, found.structure_id)
-                if found.on_account
-                else None
-            )
-            order = need(uow.orders.get_for_update(found.id), "order", found.id)
-            order.cancel(now)
-            tickets = uow.tickets.for_order_for_update(order.id)
-            for ticket in tickets:
-                if ticket.state is TicketState.CONTROLLED:
-                    raise StateTransitionError(
-                        "A ticket of this order was already controlled at the gate.",
-                        id=order.id,
-                        ticket_id=ticket.id,
-                        action="cancel",
-                    )
-                ticket.cancel()
-                uow.tickets.update(ticket)
-            mails = self._cancellation_notices(uow, organization, tickets)
-            credit_note = None
-            if account is not None:
-                if order.invoice_id is not None:
-                    invoice = need(uow.invoices.get(order.invoice_id), "invoice", order.invoice_id)
-                    sequence = uow.invoice_sequences.get_for_update(organization.id)
-                    credit_note = issue_credit_note(
-                        id=self.adapters.ids.new_id("invoice"),
-                        number=sequence.next(),
-                        invoice=invoice,
-                        order=order,
-                        issued_at=now,
-                        descriptions=_descriptions(uow, [order]),
-                    )
-                    uow.invoices.add(credit_note)
-                    uow.invoice_sequences.update(sequence)
-                account.credit_cancelled_order(order.id, order.total, now, order.invoice_id)
-                uow.accounts.update(account)
-            uow.orders.update(order)
-            refund = None
-            if order.payment_reference is not None and not order.on_account:
-                refund = self.adapters.payments.refund(
-                    order.payment_reference, order.total, f"cancel-{order.id}"
+            charge = _card_charge(found)
+            if found.is_cancelled and charge is not None:
+                cancelled = r.OrderCancelled(found.id, (), None, None)
+            else:
+                cancelled = self._cancel(uow, organization, found)
+                uow.commit()
+        # Money leaves only now that the cancellation is committed, and with no lock held.
+        return cancelled if charge is None else self._refund(found, charge, cancelled)
+
+    def _cancel(
+        self, uow: UnitOfWork, organization: Organization, found: Order
+    ) -> r.OrderCancelled:
+        now = self.adapters.clock.now()
+        locks = Locks(uow)
+        account = locks.account(organization.id, found.structure_id) if found.on_account else None
+        # Under the account's lock no invoice can take the order: read which one holds it.
+        invoiced = (
+            account is not None
+            and need(uow.orders.get(found.id), "order", found.id).invoice_id is not None
+        )
+        sequence = locks.invoice_sequence(organization.id) if invoiced else None
+        order = locks.order(found.id)
+        order.cancel(now)
+        tickets = locks.tickets_of_order(order.id)
+        for ticket in tickets:
+            if ticket.state is TicketState.CONTROLLED:
+                raise StateTransitionError(
+                    "A ticket of this order was already controlled at the gate.",
+                    id=order.id,
+                    ticket_id=ticket.id,
+                    action="cancel",
                 )
-            uow.commit()
+            ticket.cancel()
+            uow.tickets.update(ticket)
+        mails = self._cancellation_notices(uow, organization, tickets)
+        credit_note = None
+        if account is not None:
+            if order.invoice_id is not None:
+                if sequence is None:
+                    raise ConcurrencyError(
+                        "The order was invoiced meanwhile; try again.", id=order.id
+                    )
+                invoice = need(uow.invoices.get(order.invoice_id), "invoice", order.invoice_id)
+                credit_note = issue_credit_note(
+                    id=self.adapters.ids.new_id("invoice"),
+                    number=sequence.next(),
+                    invoice=invoice,
+                    order=order,
+                    issued_at=now,
+                    descriptions=_descriptions(uow, [order]),
+                )
+                uow.invoices.add(credit_note)
+                uow.invoice_sequences.update(sequence)
+            account.credit_cancelled_order(order.id, order.total, now, order.invoice_id)
+            uow.accounts.update(account)
+        uow.orders.update(order)
         return r.OrderCancelled(
             order_id=order.id,
             tickets_cancelled=tuple(t.id for t in tickets),
@@ -256,9 +275,18 @@ class AccountService:
                 if credit_note
                 else None
             ),
-            refund_reference=refund.reference if refund else None,
+            refund_reference=None,
             mail_ids=mails,
         )
+
+    def _refund(self, order: Order, charge: str, cancelled: r.OrderCancelled) -> r.OrderCancelled:
+        try:
+            # The same key on every attempt: the gateway never refunds it twice.
+            refund = self.adapters.payments.refund(charge, order.total, f"cancel-{order.id}")
+        except Exception as error:  # whatever failed, the cancellation stands
+            code = error.code if isinstance(error, TicketDomainError) else type(error).__name__
+            return attrs.evolve(cancelled, refund_pending=True, refund_error=code)
+        return attrs.evolve(cancelled, refund_reference=refund.reference)
 
     def _cancellation_notices(
         self, uow: UnitOfWork, organization: Organization, tickets: list[Ticket]
@@ -287,3 +315,8 @@ class AccountService:
                 )
             )
         return tuple(mails)
+
+
+def _card_charge(order: Order) -> str | None:
+    """The card charge that cancelling the order refunds, if any."""
+    return None if order.on_account else order.payment_reference

@@ -7,6 +7,7 @@ from typing import Any
 
 from ticketdomain.core.errors import CommandTypeUnknownError
 from ticketdomain.core.identity import Rule, SecurityPolicy
+from ticketdomain.core.mail import DeliveryPolicy
 from ticketdomain.ports.documents import DocumentStore, TicketRenderer
 from ticketdomain.ports.mail import Mailer
 from ticketdomain.ports.payment import PaymentGateway
@@ -51,6 +52,7 @@ class TicketDomain:
         passwords: PasswordHasher,
         tokens: TokenGenerator,
         security: SecurityPolicy | None = None,
+        delivery: DeliveryPolicy | None = None,
     ) -> None:
         self.adapters = Adapters(
             storage=storage,
@@ -64,6 +66,7 @@ class TicketDomain:
             passwords=passwords,
             tokens=tokens,
             security=security if security is not None else SecurityPolicy(),
+            delivery=delivery if delivery is not None else DeliveryPolicy(),
         )
         #: trusted calls for the host's own code; not reachable through :meth:`handle`
         self.host = HostAccess(self.adapters)
@@ -133,6 +136,8 @@ class TicketDomain:
             c.CancelOrder: self.accounts.cancel_order,
             c.ViewSalesReport: self.reports.sales_report,
             c.DispatchMail: self.mail.dispatch_mail,
+            c.ListFailedMail: self.mail.list_failed_mail,
+            c.RequeueMail: self.mail.requeue_mail,
             c.ViewStock: self.distribution.view_stock,
             c.SearchMembers: self.distribution.search_members,
             c.ViewDashboard: self.distribution.view_dashboard,

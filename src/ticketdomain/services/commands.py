@@ -36,12 +36,14 @@ _GATE = Rule.gate()
 
 @attrs.frozen
 class CreateOrganization:
-    """An organization of the operator's institution."""
+    """An organization of the operator's institution; ``time_zone`` (an IANA name such as
+    ``Europe/Zurich``, UTC when not given) is the default of its venues."""
 
     rule: ClassVar[Rule] = _SETUP
     token: str = attrs.field(repr=False)
     name: str
     currency: str
+    time_zone: str | None = None
 
 
 @attrs.frozen
@@ -119,12 +121,16 @@ class CreateActivity:
 
 @attrs.frozen
 class CreatePerformance:
+    """A performance at a venue whose IANA ``time_zone`` defaults to the organization's;
+    ``starts_at`` is any aware datetime (held, shown and printed in that zone)."""
+
     rule: ClassVar[Rule] = _SETUP
     token: str = attrs.field(repr=False)
     activity_id: str
     starts_at: datetime
     venue: str
     capacity: int
+    time_zone: str | None = None
 
 
 @attrs.frozen
@@ -452,11 +458,31 @@ class ViewSalesReport:
 
 @attrs.frozen
 class DispatchMail:
-    """Send what the outbox holds; what fails stays queued for the next run."""
+    """Send up to ``limit`` due mails of the outbox; a temporary failure is retried later
+    (with backoff), a permanent one or the last attempt leaves the mail failed."""
 
     rule: ClassVar[Rule] = _SETUP
     token: str = attrs.field(repr=False)
     limit: int = 100
+
+
+@attrs.frozen
+class ListFailedMail:
+    """The institution's mails the outbox gave up on, oldest first (recipients are personal
+    data)."""
+
+    rule: ClassVar[Rule] = _PERSONAL_DATA
+    token: str = attrs.field(repr=False)
+    limit: int = 100
+
+
+@attrs.frozen
+class RequeueMail:
+    """Queue a failed mail of the institution again: due now, with its attempts anew."""
+
+    rule: ClassVar[Rule] = _SETUP
+    token: str = attrs.field(repr=False)
+    mail_id: str
 
 
 # --- corporate space (relays of a structure, on a sales point with distribution on) ---------

@@ -29,11 +29,13 @@ from ticketdomain.core.errors import (
 from ticketdomain.core.identity import ActorKind, LinkPurpose, RelayActor
 from ticketdomain.core.sales import Ticket, TicketState, check_ticket_ids
 from ticketdomain.core.setup import Function, SalesPoint
+from ticketdomain.core.timezones import format_short, instant
 from ticketdomain.ports.storage import UnitOfWork
 from ticketdomain.services import commands as c
 from ticketdomain.services import results as r
 from ticketdomain.services._auth import Authenticator
 from ticketdomain.services._context import Adapters, need, relay_rows
+from ticketdomain.services._locks import Locks
 from ticketdomain.services._tickets import Labels, queue_notice, render, require_payable
 from ticketdomain.services.identity import issue_link
 
@@ -148,9 +150,10 @@ class DistributionService:
                         product=labels.product(product_id).name,
                         came_in=counts.bought + counts.received,
                         in_stock=counts.in_stock,
+                        time_zone=performance.time_zone,
                     )
                 )
-        lines.sort(key=lambda line: (line.starts_at, line.performance_id, line.product))
+        lines.sort(key=lambda line: (instant(line.starts_at), line.performance_id, line.product))
         return r.StockView(structure.id, structure.name, tuple(lines))
 
     def view_dashboard(self, command: c.ViewDashboard) -> r.Dashboard:
@@ -234,14 +237,13 @@ class DistributionService:
     ) -> list[Ticket]:
         quantity = check_quantity(quantity)
         self._check_catalog(uow, session, performance_id, product_id)
-        tickets = uow.tickets.in_custody(
+        tickets = Locks(uow).tickets_in_custody(
             session.organization_id,
             structure_id,
             (TicketState.BOUGHT,),
             performance_id=performance_id,
             product_id=product_id,
             limit=quantity,
-            for_update=True,
         )
         if len(tickets) < quantity:
             raise StockInsufficientError(
@@ -462,7 +464,7 @@ class DistributionService:
                     SheetRow(
                         ticket_id=ticket.id,
                         activity=labels.activity(performance.activity_id).name,
-                        performance=f"{performance.starts_at:%Y-%m-%d %H:%M}",
+                        performance=format_short(performance.starts_at),
                         venue=performance.venue,
                         product=labels.product(ticket.product_id).name,
                     )
@@ -503,9 +505,7 @@ class DistributionService:
                 seen.add(line.ticket_id)
             found = {
                 t.id: t
-                for t in uow.tickets.get_many_for_update(
-                    [line.ticket_id for line, _, _ in wanted.values()]
-                )
+                for t in Locks(uow).tickets([line.ticket_id for line, _, _ in wanted.values()])
             }
             # Each email is looked up once, for the check and then for the distribution.
             contacts: dict[str, Individual | None] = {}
@@ -576,7 +576,7 @@ class DistributionService:
         with self._auth.relay(command) as (uow, session):
             ids = check_ticket_ids(command.ticket_ids)
             self._authorize(uow, session)
-            tickets = {t.id: t for t in uow.tickets.get_many_for_update(ids)}
+            tickets = {t.id: t for t in Locks(uow).tickets(ids)}
             for id in ids:
                 ticket = tickets.get(id)
                 if ticket is None or ticket.organization_id != session.organization_id:
@@ -628,14 +628,13 @@ class DistributionService:
             quantity = check_quantity(command.quantity)
             self._check_catalog(uow, session, command.performance_id, command.product_id)
             # Only what was handed down: what the sub-structure bought itself stays its own.
-            tickets = uow.tickets.in_custody(
+            tickets = Locks(uow).tickets_in_custody(
                 session.organization_id,
                 sub.id,
                 (TicketState.BOUGHT,),
                 performance_id=command.performance_id,
                 product_id=command.product_id,
                 limit=quantity,
-                for_update=True,
                 received_only=True,
             )
             if len(tickets) < quantity:

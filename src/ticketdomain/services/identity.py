@@ -125,8 +125,10 @@ def issue_link(
     return policy.link(kind, token)
 
 
-def _queue(uow: UnitOfWork, adapters: Adapters, to: Email, subject: str, body: str) -> None:
-    message = MailMessage(adapters.ids.new_id("mail"), to, subject, body)
+def _queue(uow: UnitOfWork, adapters: Adapters, to: Individual, subject: str, body: str) -> None:
+    message = MailMessage(
+        adapters.ids.new_id("mail"), to.email, subject, body, institution_id=to.institution_id
+    )
     uow.outbox.add(message, adapters.clock.now())
 
 
@@ -136,7 +138,7 @@ def queue_welcome(uow: UnitOfWork, adapters: Adapters, relay: Individual) -> Non
     _queue(
         uow,
         adapters,
-        relay.email,
+        relay,
         "Your access to the sales point",
         f"Hello {relay.name.first},\n\nYou can now sell tickets for your structure. "
         f"Log in with this link (it works once) and choose a password:\n{link}\n",
@@ -287,7 +289,7 @@ class IdentityService:
             _queue(
                 uow,
                 self.adapters,
-                individual.email,
+                individual,
                 subject,
                 f"Hello {individual.name.first},\n\nLog in with this link (it works once, for "
                 f"a short while):\n{link}\n\nIf you did not ask for it, ignore this mail.\n",

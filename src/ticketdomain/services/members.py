@@ -13,6 +13,7 @@ from ticketdomain.services import commands as c
 from ticketdomain.services import results as r
 from ticketdomain.services._auth import Authenticator
 from ticketdomain.services._context import Adapters, need
+from ticketdomain.services._locks import Locks
 from ticketdomain.services._tickets import Labels, render, require_payable
 
 
@@ -51,6 +52,7 @@ class MemberService:
                         tariff=labels.tariff(ticket.tariff_id).name,
                         state=ticket.state,
                         beneficiary=ticket.beneficiary,
+                        time_zone=performance.time_zone,
                     )
                 )
         return tuple(views)
@@ -91,7 +93,7 @@ class MemberService:
     def _own_tickets(
         self, uow: UnitOfWork, member: Individual, ids: tuple[str, ...]
     ) -> list[Ticket]:
-        found = {t.id: t for t in uow.tickets.get_many_for_update(ids)}
+        found = {t.id: t for t in Locks(uow).tickets(ids)}
         for id in ids:
             ticket = found.get(id)
             if ticket is None:

@@ -10,6 +10,7 @@ from ticketdomain.core.errors import NotFoundError, PeriodInvalidError
 from ticketdomain.core.money import Money
 from ticketdomain.core.sales import OrderState
 from ticketdomain.core.setup import Function
+from ticketdomain.core.timezones import in_zone, instant
 from ticketdomain.services import commands as c
 from ticketdomain.services import results as r
 from ticketdomain.services._auth import Authenticator, organization_for
@@ -96,7 +97,7 @@ class ReportService:
                     performance, _, tariff = descriptions[key].rpartition(" / ")
                     rows.append(
                         r.SalesReportRow(
-                            placed_at=order.placed_at,
+                            placed_at=in_zone(order.placed_at, organization.time_zone),
                             order_id=order.id,
                             relay=relay,
                             purchasing_contact=name_of(order.purchasing_contact_id, ""),
@@ -111,6 +112,7 @@ class ReportService:
         currency = organization.currency
         counted = [row for row in rows if row.state is not OrderState.CANCELLED]
         return r.SalesReport(
+            time_zone=organization.time_zone,
             structure_id=session.structure_id,
             period_from=command.period_from,
             period_until=command.period_until,
@@ -161,11 +163,12 @@ class ReportService:
                         starts_at=performance.starts_at,
                         tickets=item.count,
                         marketing_consent=holder.marketing_consent,
+                        time_zone=performance.time_zone,
                     )
                 )
         rows.sort(
             key=lambda row: (
-                row.starts_at,
+                instant(row.starts_at),
                 row.performance_id,
                 row.last_name,
                 row.first_name,

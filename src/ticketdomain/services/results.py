@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import enum
-import io
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -21,7 +19,6 @@ from ticketdomain.core.catalog import (
     Tariff,
 )
 from ticketdomain.core.contacts import ContactRole, Individual, Structure
-from ticketdomain.core.distribution import spreadsheet_safe
 from ticketdomain.core.identity import (
     Actor,
     ActorKind,
@@ -57,6 +54,8 @@ from ticketdomain.core.setup import (
     SalesChannel,
     SalesPoint,
 )
+from ticketdomain.core.spreadsheets import write_csv
+from ticketdomain.core.timezones import format_local, format_short
 
 # --- identity -------------------------------------------------------------------------------
 
@@ -212,10 +211,12 @@ class OrganizationView:
     institution_id: str
     name: str
     currency: str
+    #: the IANA time zone of its venues by default
+    time_zone: str = "UTC"
 
     @classmethod
     def of(cls, item: Organization) -> OrganizationView:
-        return cls(item.id, item.institution_id, item.name, item.currency)
+        return cls(item.id, item.institution_id, item.name, item.currency, item.time_zone)
 
 
 @attrs.frozen
@@ -296,13 +297,23 @@ class ActivityView:
 class PerformanceView:
     id: str
     activity_id: str
+    #: in the venue's zone (``time_zone``)
     starts_at: datetime
     venue: str
     capacity: int
+    #: the venue's IANA time zone
+    time_zone: str = "UTC"
 
     @classmethod
     def of(cls, item: Performance) -> PerformanceView:
-        return cls(item.id, item.activity_id, item.starts_at, item.venue, item.capacity)
+        return cls(
+            item.id, item.activity_id, item.starts_at, item.venue, item.capacity, item.time_zone
+        )
+
+    @property
+    def starts_at_text(self) -> str:
+        """``Sun 10 May 2026, 20:30 CEST``: the local start, as people read it."""
+        return format_local(self.starts_at)
 
 
 @attrs.frozen
@@ -390,6 +401,7 @@ class CatalogEntry:
     activity_id: str
     activity: str
     performance_id: str
+    #: in the venue's zone (``time_zone``)
     starts_at: datetime
     venue: str
     product_id: str
@@ -403,6 +415,12 @@ class CatalogEntry:
     min_per_order: int
     max_per_order: int | None
     on_sale: bool
+    time_zone: str = "UTC"
+
+    @property
+    def starts_at_text(self) -> str:
+        """``Sun 10 May 2026, 20:30 CEST``: the local start, as people read it."""
+        return format_local(self.starts_at)
 
 
 @attrs.frozen
@@ -743,9 +761,15 @@ class OrderCancelled:
     order_id: str
     tickets_cancelled: tuple[str, ...]
     credit_note: InvoiceView | None
+    #: the card refund, made once the cancellation committed
     refund_reference: str | None
     #: the notices queued for the individuals who held some of the tickets
     mail_ids: tuple[str, ...] = ()
+    #: the card refund failed after the cancellation committed (which stands): cancelling the
+    #: order again retries it under the same idempotency key, so it is never made twice
+    refund_pending: bool = False
+    #: why it failed (the error's code, or its type for an error of the payment provider's)
+    refund_error: str | None = None
 
 
 # --- sales report ---------------------------------------------------------------------------
@@ -753,6 +777,7 @@ class OrderCancelled:
 
 @attrs.frozen
 class SalesReportRow:
+    #: in the organization's zone (``SalesReport.time_zone``)
     placed_at: datetime
     order_id: str
     relay: str
@@ -800,15 +825,16 @@ class SalesReport:
     by_tariff: tuple[SalesReportTotal, ...]
     by_relay: tuple[SalesReportTotal, ...]
     total: SalesReportTotal
+    #: the organization's IANA time zone, in which ``placed_at`` is given
+    time_zone: str = "UTC"
 
     def to_csv(self) -> str:
-        """The rows as CSV (comma separated, header line first)."""
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(REPORT_COLUMNS)
-        for row in self.rows:
-            writer.writerow(
-                [
+        """The rows as CSV (comma separated, header line first; times local with their
+        offset; text cells made formula-safe by the one CSV writer)."""
+        return write_csv(
+            REPORT_COLUMNS,
+            (
+                (
                     row.placed_at.isoformat(),
                     row.order_id,
                     row.relay,
@@ -816,13 +842,15 @@ class SalesReport:
                     row.performance,
                     row.tariff,
                     row.quantity,
-                    str(row.amount.amount),
+                    row.amount.amount,
                     row.amount.currency,
                     row.payment_method.value,
                     row.state.value,
-                ]
-            )
-        return out.getvalue()
+                )
+                for row in self.rows
+            ),
+            line_end="\n",
+        )
 
 
 # --- mail -----------------------------------------------------------------------------------
@@ -830,8 +858,38 @@ class SalesReport:
 
 @attrs.frozen
 class MailDispatched:
+    """What one run of the dispatcher did, by mail id."""
+
+    #: delivered and recorded as sent
     sent: tuple[str, ...]
+    #: attempts that failed in this run: retried later, unless also in ``given_up``
     failed: tuple[str, ...]
+    #: now ``failed`` for good (refused permanently, or out of attempts): see ``RequeueMail``
+    given_up: tuple[str, ...] = ()
+    #: delivered, but another dispatcher had taken the claim over after its lease ran out: the
+    #: mail may arrive twice (with the same Message-ID)
+    overtaken: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class FailedMail:
+    mail_id: str
+    to: str
+    subject: str
+    queued_at: datetime
+    attempts: int
+    last_error: str | None
+
+
+@attrs.frozen
+class FailedMailList:
+    mails: tuple[FailedMail, ...]
+
+
+@attrs.frozen
+class MailRequeued:
+    mail_id: str
+    due_at: datetime
 
 
 # --- corporate space: stock, dashboard, distribution ----------------------------------------
@@ -844,6 +902,7 @@ class StockLine:
 
     performance_id: str
     activity: str
+    #: in the venue's zone (``time_zone``)
     starts_at: datetime
     venue: str
     product_id: str
@@ -851,6 +910,7 @@ class StockLine:
     #: bought by the structure plus received from its parent
     came_in: int
     in_stock: int
+    time_zone: str = "UTC"
 
     @property
     def summary(self) -> str:
@@ -1003,12 +1063,19 @@ class MemberTicketView:
     ticket_id: str
     activity: str
     performance_id: str
+    #: in the venue's zone (``time_zone``)
     starts_at: datetime
     venue: str
     product: str
     tariff: str
     state: TicketState
     beneficiary: str | None
+    time_zone: str = "UTC"
+
+    @property
+    def starts_at_text(self) -> str:
+        """``Sun 10 May 2026, 20:30 CEST``: the local start, as people read it."""
+        return format_local(self.starts_at)
 
 
 # --- access control and beneficiaries -------------------------------------------------------
@@ -1041,9 +1108,11 @@ class BeneficiaryRow:
     structure: str
     performance_id: str
     activity: str
+    #: in the venue's zone (``time_zone``)
     starts_at: datetime
     tickets: int
     marketing_consent: bool
+    time_zone: str = "UTC"
 
 
 @attrs.frozen
@@ -1051,11 +1120,10 @@ class BeneficiariesExport:
     rows: tuple[BeneficiaryRow, ...]
 
     def to_csv(self) -> str:
-        """The rows as CSV (comma separated, header line first)."""
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(
-            [
+        """The rows as CSV (comma separated, header line first; the performance in its local
+        time with the zone; text cells made formula-safe by the one CSV writer)."""
+        return write_csv(
+            (
                 "first_name",
                 "last_name",
                 "email",
@@ -1064,19 +1132,18 @@ class BeneficiariesExport:
                 "performance",
                 "tickets",
                 "marketing_consent",
-            ]
-        )
-        for row in self.rows:
-            writer.writerow(
-                [
-                    spreadsheet_safe(row.first_name),
-                    spreadsheet_safe(row.last_name),
-                    spreadsheet_safe(row.email),
-                    spreadsheet_safe(row.structure),
-                    spreadsheet_safe(row.activity),
-                    f"{row.starts_at:%Y-%m-%d %H:%M}",
+            ),
+            (
+                (
+                    row.first_name,
+                    row.last_name,
+                    row.email,
+                    row.structure,
+                    row.activity,
+                    format_short(row.starts_at),
                     row.tickets,
                     "yes" if row.marketing_consent else "no",
-                ]
-            )
-        return out.getvalue()
+                )
+                for row in self.rows
+            ),
+        )

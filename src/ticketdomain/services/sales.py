@@ -49,8 +49,8 @@ from ticketdomain.services._context import (
     quota_levels,
     relay_rows,
     resolve_lines,
-    take_places,
 )
+from ticketdomain.services._locks import Locks
 from ticketdomain.services._tickets import Labels, order_payable, render
 from ticketdomain.services.identity import issue_link
 
@@ -95,7 +95,7 @@ class SalesService:
             products = uow.products.for_organization(sales_point.organization_id)
             entries: list[r.CatalogEntry] = []
             for performance in uow.performances.for_organization(sales_point.organization_id):
-                if performance.starts_at <= now:
+                if performance.start_instant <= now:
                     continue
                 activity = need(
                     uow.activities.get(performance.activity_id), "activity", performance.activity_id
@@ -131,6 +131,7 @@ class SalesService:
                                 min_per_order=conditions.min_per_order,
                                 max_per_order=conditions.max_per_order,
                                 on_sale=conditions.is_open(now),
+                                time_zone=performance.time_zone,
                             )
                         )
         return r.CatalogView(sales_point.id, tuple(entries))
@@ -162,7 +163,7 @@ class SalesService:
                 document=command.document,
                 idempotency_key=command.idempotency_key,
             )
-            return self._sell(uow, sale, lines, reservation=None)
+            return self._sell(uow, Locks(uow), sale, lines, reservation=None)
 
     def place_order_for_structure(self, command: c.PlaceOrderForStructure) -> r.OrderView:
         """An operator's order on behalf of a structure (by phone); same checks as a relay's,
@@ -192,11 +193,12 @@ class SalesService:
                 document=None,
                 idempotency_key=command.idempotency_key,
             )
-            return self._sell(uow, sale, lines, reservation=None)
+            return self._sell(uow, Locks(uow), sale, lines, reservation=None)
 
     def _sell(
         self,
         uow: UnitOfWork,
+        locks: Locks,
         sale: _Sale,
         lines: Sequence[LineRequest],
         reservation: Reservation | None,
@@ -220,7 +222,7 @@ class SalesService:
         )
         resolved = resolve_lines(uow, sales_point, lines, now)
         if reservation is None:
-            take_places(uow, sales_point, lines, now)
+            locks.places(sales_point, lines, now)
         organization = need(
             uow.organizations.get(sales_point.organization_id),
             "organization",
@@ -251,7 +253,7 @@ class SalesService:
             reservation_id=reservation.id if reservation else None,
         )
         if order.on_account:
-            account = uow.accounts.for_structure_for_update(organization.id, sale.structure_id)
+            account = locks.account(organization.id, sale.structure_id)
             if account is None:
                 account = HoldingAccount(
                     ids.new_id("account"), organization.id, sale.structure_id, organization.currency
@@ -333,7 +335,7 @@ class SalesService:
             sales_point, relay = relay_rows(session)
             sales_point.require(Function.OPTIONS)
             resolved = resolve_lines(uow, sales_point, lines, now)
-            first_start = min(item.performance.starts_at for item in resolved)
+            first_start = min(item.performance.start_instant for item in resolved)
             option = Option(
                 id=self.adapters.ids.new_id("option"),
                 organization_id=sales_point.organization_id,
@@ -353,9 +355,8 @@ class SalesService:
         stays requested) when the quota does not allow it."""
         now = self.adapters.clock.now()
         with self._auth.operator(command) as (uow, operator):
-            option = need(
-                uow.options.get_for_update(command.option_id), "option", command.option_id
-            )
+            locks = Locks(uow)
+            option = need(locks.option(command.option_id), "option", command.option_id)
             require_organization(
                 uow, operator, command, option.organization_id, "option", option.id
             )
@@ -364,7 +365,7 @@ class SalesService:
             )
             option.require_open("grant", now)
             resolved = resolve_lines(uow, sales_point, option.lines, now)
-            take_places(uow, sales_point, option.lines, now)
+            locks.places(sales_point, option.lines, now)
             reservation = self._new_reservation(
                 sales_point, option.structure_id, option.relay_id, option.lines, resolved, now
             )
@@ -378,9 +379,7 @@ class SalesService:
     def decline_option(self, command: c.DeclineOption) -> r.OptionView:
         now = self.adapters.clock.now()
         with self._auth.operator(command) as (uow, operator):
-            option = need(
-                uow.options.get_for_update(command.option_id), "option", command.option_id
-            )
+            option = need(Locks(uow).option(command.option_id), "option", command.option_id)
             require_organization(
                 uow, operator, command, option.organization_id, "option", option.id
             )
@@ -397,7 +396,7 @@ class SalesService:
             sales_point, relay = relay_rows(session)
             sales_point.require(Function.OPTIONS)
             resolved = resolve_lines(uow, sales_point, lines, now)
-            take_places(uow, sales_point, lines, now)
+            Locks(uow).places(sales_point, lines, now)
             reservation = self._new_reservation(
                 sales_point, session.structure_id, relay.id, lines, resolved, now
             )
@@ -418,7 +417,7 @@ class SalesService:
         deadline = reservation_deadline(
             now,
             policy.reservation_delay,
-            min(item.performance.starts_at for item in resolved),
+            min(item.performance.start_instant for item in resolved),
             policy.reservation_cutoff,
         )
         return Reservation(
@@ -435,7 +434,7 @@ class SalesService:
     def release_reservation(self, command: c.ReleaseReservation) -> r.ReservationView:
         now = self.adapters.clock.now()
         with self._auth.relay(command) as (uow, session):
-            reservation = self._own_reservation(uow, session, command.reservation_id)
+            reservation = self._own_reservation(Locks(uow), session, command.reservation_id)
             reservation.release(now)
             uow.reservations.update(reservation)
             uow.commit()
@@ -445,7 +444,8 @@ class SalesService:
         """Turn a live reservation into an order; its places are already held."""
         with self._auth.relay(command) as (uow, session):
             sales_point, relay = relay_rows(session)
-            reservation = self._own_reservation(uow, session, command.reservation_id)
+            locks = Locks(uow)
+            reservation = self._own_reservation(locks, session, command.reservation_id)
             if reservation.sales_point_id != sales_point.id:
                 raise SalesPointAccessDeniedError(
                     "This reservation was made on another sales point.",
@@ -466,15 +466,13 @@ class SalesService:
                 document=command.document,
                 idempotency_key=command.idempotency_key,
             )
-            return self._sell(uow, sale, reservation.lines, reservation=reservation)
+            return self._sell(uow, locks, sale, reservation.lines, reservation=reservation)
 
     def _own_reservation(
-        self, uow: UnitOfWork, session: RelayActor, reservation_id: str
+        self, locks: Locks, session: RelayActor, reservation_id: str
     ) -> Reservation:
         """The session's reservation, locked (callers have authorized the relay)."""
-        reservation = need(
-            uow.reservations.get_for_update(reservation_id), "reservation", reservation_id
-        )
+        reservation = need(locks.reservation(reservation_id), "reservation", reservation_id)
         if reservation.organization_id != session.organization_id:
             raise NotFoundError("reservation", reservation_id)
         own(reservation.structure_id, session, "reservation", reservation_id)
@@ -531,7 +529,7 @@ class SalesService:
             self._require_admissible(uow, order)
             tickets = [
                 t
-                for t in uow.tickets.for_order_for_update(order.id)
+                for t in Locks(uow).tickets_of_order(order.id)
                 if t.state in (TicketState.BOUGHT, TicketState.PRINTED)
                 and t.holder_id is None
                 # what was handed to a sub-structure is its own to print
@@ -568,7 +566,7 @@ class SalesService:
             sales_point.require_delivery_mode(DeliveryMode.TRANSFER)
             tickets = [
                 t
-                for t in uow.tickets.for_order_for_update(order.id)
+                for t in Locks(uow).tickets_of_order(order.id)
                 if t.state is TicketState.BOUGHT and t.stock_structure_id == order.structure_id
             ]
             if order.is_cancelled or not tickets:
@@ -595,6 +593,7 @@ class SalesService:
                     f"online account. Log in to your personal space to print them (this link "
                     f"works once):\n{link}\n\n{organization.name}"
                 ),
+                institution_id=client.institution_id,
             )
             uow.outbox.add(message, now)
             uow.commit()

@@ -15,6 +15,7 @@ from ticketdomain.core.setup import (
     SalesPoint,
     SalesPointPolicy,
 )
+from ticketdomain.core.timezones import DEFAULT_TIME_ZONE
 from ticketdomain.ports.storage import UnitOfWork
 from ticketdomain.services import commands as c
 from ticketdomain.services import results as r
@@ -63,7 +64,8 @@ class SetupService:
     def create_organization(self, command: c.CreateOrganization) -> r.OrganizationView:
         """An organization of the operator's institution (an operator of every organization).
 
-        Raises ``PermissionMissingError`` for an operator of some organizations only.
+        Raises ``PermissionMissingError`` for an operator of some organizations only and
+        ``TimeZoneUnknownError`` for a zone not in the IANA database.
         """
         with self._auth.operator(command) as (uow, operator):
             require_institution_wide(operator, command)
@@ -72,6 +74,7 @@ class SetupService:
                 operator.institution_id,
                 command.name,
                 command.currency,
+                DEFAULT_TIME_ZONE if command.time_zone is None else command.time_zone,
             )
             uow.organizations.add(item)
             uow.commit()
@@ -183,8 +186,18 @@ class SetupService:
         return r.ActivityView.of(item)
 
     def create_performance(self, command: c.CreatePerformance) -> r.PerformanceView:
+        """A performance held in its venue's zone (the organization's unless named).
+
+        Raises ``TimeZoneUnknownError`` for an unknown zone and ``SetupInvalidError`` for a
+        wall-clock start the zone skips (the night the clocks go forward).
+        """
         with self._auth.operator(command) as (uow, operator):
             activity = self._activity(uow, operator, command, command.activity_id)
+            organization = need(
+                uow.organizations.get(activity.organization_id),
+                "organization",
+                activity.organization_id,
+            )
             item = Performance(
                 id=self.adapters.ids.new_id("performance"),
                 organization_id=activity.organization_id,
@@ -192,6 +205,9 @@ class SetupService:
                 starts_at=command.starts_at,
                 venue=command.venue,
                 capacity=command.capacity,
+                time_zone=(
+                    organization.time_zone if command.time_zone is None else command.time_zone
+                ),
             )
             uow.performances.add(item)
             uow.commit()

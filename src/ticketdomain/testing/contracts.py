@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
+from zoneinfo import ZoneInfo
 
 import attrs
 import hypothesis
@@ -58,7 +59,7 @@ from ticketdomain.core.identity import (
     token_digest,
 )
 from ticketdomain.core.invoices import Invoice, issue_credit_note, issue_invoice
-from ticketdomain.core.mail import Attachment, MailMessage
+from ticketdomain.core.mail import Attachment, MailMessage, OutboxState
 from ticketdomain.core.money import Money, VatRate
 from ticketdomain.core.quotas import Quota
 from ticketdomain.core.sales import (
@@ -83,7 +84,7 @@ from ticketdomain.core.setup import (
     SalesPoint,
     SalesPointPolicy,
 )
-from ticketdomain.ports.storage import Storage, UnitOfWork
+from ticketdomain.ports.storage import OutboxItem, Storage, UnitOfWork
 
 __all__ = ["StorageContract"]
 
@@ -103,6 +104,8 @@ CHF = "CHF"
 
 #: Central European Time: samples are built in a zone other than UTC on purpose.
 CET = timezone(timedelta(hours=1), "CET")
+#: a venue's zone, with its summer time
+ZURICH = ZoneInfo("Europe/Zurich")
 NOON = datetime(2026, 3, 14, 12, 0, 0, 250_001, tzinfo=CET)
 
 
@@ -180,9 +183,17 @@ def an_activity(id: str = "act-carmen") -> Activity:
 
 
 def a_performance(
-    id: str = "perf-premiere", starts_at: datetime = NOON, organization_id: str = ORG
+    id: str = "perf-premiere",
+    starts_at: datetime = NOON,
+    organization_id: str = ORG,
+    time_zone: str | None = None,
 ) -> Performance:
-    return Performance(id, organization_id, "act-carmen", starts_at, "Grande salle", 1_350)
+    """A performance; without ``time_zone``, in the zone of ``starts_at`` if it is named."""
+    if time_zone is None:
+        return Performance(id, organization_id, "act-carmen", starts_at, "Grande salle", 1_350)
+    return Performance(
+        id, organization_id, "act-carmen", starts_at, "Grande salle", 1_350, time_zone
+    )
 
 
 def a_product(id: str = "prod-carmen", organization_id: str = ORG) -> Product:
@@ -431,9 +442,10 @@ def an_invoice(
     )
 
 
-def a_message(id: str = "msg-1") -> MailMessage:
+def a_message(id: str = "msg-1", institution_id: str | None = INSTITUTION) -> MailMessage:
     return MailMessage(
         id=id,
+        institution_id=institution_id,
         to=Email("elodie.dupont@example.ch"),
         subject="Vos billets pour Carmen",
         body="Bonjour Élodie,\n\nvoici vos billets.\n",
@@ -1177,6 +1189,69 @@ class StorageContract:
             found = [p.id for p in uow.performances.for_organization(ORG)]
             assert found == ["perf-early", "perf-a", "perf-b", "perf-c"]
             assert uow.performances.for_organization("org-none") == []
+
+    # --- time zones: instants in UTC, the venue's zone beside them ---------------------------
+
+    @pytest.mark.parametrize(
+        ("wall", "fold", "offset_hours"),
+        [
+            # an ordinary summer evening
+            (datetime(2026, 5, 10, 20, 30), 0, 2),
+            # the evenings of the nights the clocks change: the day has 23 or 25 hours
+            (datetime(2026, 3, 29, 20, 30), 0, 2),
+            (datetime(2026, 10, 25, 20, 30), 0, 1),
+            # around 02:00 → 03:00 in March: the last minute before, the first hour after
+            (datetime(2026, 3, 29, 1, 59), 0, 1),
+            (datetime(2026, 3, 29, 3, 0), 0, 2),
+            # 02:30 happens twice in October: first in summer time, then in winter time
+            (datetime(2026, 10, 25, 2, 30), 0, 2),
+            (datetime(2026, 10, 25, 2, 30), 1, 1),
+        ],
+    )
+    def test_a_performance_reads_back_at_its_wall_clock_time_in_its_zone(
+        self, wall: datetime, fold: int, offset_hours: int
+    ) -> None:
+        starts_at = wall.replace(tzinfo=ZURICH, fold=fold)
+        given = a_performance("perf-zurich", starts_at, time_zone="Europe/Zurich")
+        # Handed over in UTC, as a client sending an instant would: the zone decides.
+        from_utc = a_performance("perf-utc", starts_at.astimezone(UTC), time_zone="Europe/Zurich")
+        self.given(performances=[given, from_utc])
+        for id in ("perf-zurich", "perf-utc"):
+            with self.uow() as uow:
+                for loaded in (uow.performances.get(id), uow.performances.get_for_update(id)):
+                    assert loaded is not None
+                    assert loaded.time_zone == "Europe/Zurich"
+                    assert loaded.starts_at.tzinfo is ZURICH
+                    # Within one zone Python compares wall clocks and ignores fold: compare
+                    # the wall clock, the fold and the instant one by one.
+                    assert loaded.starts_at.replace(tzinfo=None) == wall
+                    assert loaded.starts_at.fold == fold
+                    assert loaded.starts_at.utcoffset() == timedelta(hours=offset_hours)
+                    assert loaded.start_instant == starts_at.astimezone(UTC)
+            with self.uow() as uow:
+                found = uow.performances.for_organization(ORG)
+                assert {p.id: p.starts_at.replace(tzinfo=None) for p in found}[id] == wall
+
+    def test_performances_in_the_repeated_hour_come_in_the_order_they_happen(self) -> None:
+        # 02:45 in summer time (00:45 UTC) comes before 02:30 in winter time (01:30 UTC).
+        self.given(
+            performances=[
+                a_performance("perf-a", datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=ZURICH)),
+                a_performance("perf-b", datetime(2026, 10, 25, 2, 45, fold=0, tzinfo=ZURICH)),
+            ]
+        )
+        with self.uow() as uow:
+            assert [p.id for p in uow.performances.for_organization(ORG)] == ["perf-b", "perf-a"]
+
+    def test_an_organization_keeps_its_time_zone(self) -> None:
+        self.given(
+            organizations=[
+                attrs.evolve(an_organization(), time_zone="Europe/Zurich"),
+                an_organization(OTHER_ORG),
+            ]
+        )
+        zurich, utc = self.load("organizations", ORG), self.load("organizations", OTHER_ORG)
+        assert (zurich.time_zone, utc.time_zone) == ("Europe/Zurich", "UTC")
 
     def test_products_of_an_organization_and_tariffs_of_a_product(self) -> None:
         self.given(
@@ -1967,9 +2042,16 @@ class StorageContract:
             item = uow.outbox.get("msg-1")
             assert item is not None
             assert item.message == a_message()
+            assert item.message.institution_id == INSTITUTION
             assert (item.queued_at, item.attempts, item.last_error, item.sent_at) == (
                 NOON,
                 0,
+                None,
+                None,
+            )
+            assert (item.state, item.due_at, item.claimed_by, item.lease_until) == (
+                OutboxState.QUEUED,
+                NOON,
                 None,
                 None,
             )
@@ -1984,51 +2066,155 @@ class StorageContract:
             uow.outbox.add(a_message("msg-b"), hours(1))
             uow.outbox.add(a_message("msg-a"), hours(1))
             uow.outbox.add(a_message("msg-sent"), NOON)
-            uow.outbox.mark_sent("msg-sent", hours(1))
+            uow.outbox.claim("d-1", hours(3), hours(4), 1)
+            uow.outbox.mark_sent("msg-sent", "d-1", hours(3))
             uow.commit()
         with self.uow() as uow:
             assert [i.message.id for i in uow.outbox.pending(10)] == ["msg-a", "msg-b", "msg-c"]
             assert [i.message.id for i in uow.outbox.pending(2)] == ["msg-a", "msg-b"]
+            # A message being sent is not sent yet.
+            uow.outbox.claim("d-2", hours(3), hours(4), 1)
+            assert [i.message.id for i in uow.outbox.pending(10)] == ["msg-a", "msg-b", "msg-c"]
 
-    def test_a_sent_message_may_keep_another_body_and_nothing_else_changes(self) -> None:
+    def test_a_claim_takes_due_messages_earliest_first_and_leases_them(self) -> None:
+        with self.uow() as uow:
+            uow.outbox.add(a_message("msg-later"), hours(5))
+            uow.outbox.add(a_message("msg-b"), hours(1))
+            uow.outbox.add(a_message("msg-a"), hours(1))
+            uow.outbox.add(a_message("msg-c"), hours(2))
+            uow.commit()
+        with self.uow() as uow:
+            claimed = uow.outbox.claim("d-1", hours(2), hours(3), 2)
+            uow.commit()
+        assert [i.message.id for i in claimed] == ["msg-a", "msg-b"]
+        assert claimed[0].message == a_message("msg-a")
+        assert {(i.state, i.claimed_by, i.lease_until, i.attempts) for i in claimed} == {
+            (OutboxState.SENDING, "d-1", hours(3), 1)
+        }
+        with self.uow() as uow:
+            assert uow.outbox.get("msg-a") == claimed[0]
+            # msg-later is not due; the claimed ones are leased
+            assert [i.message.id for i in uow.outbox.claim("d-2", hours(2), hours(3), 9)] == [
+                "msg-c"
+            ]
+            assert uow.outbox.claim("d-3", hours(2.5), hours(4), 9) == []
+            uow.commit()
+        with self.uow() as uow:
+            # Once the leases ran out, the messages are due again (msg-later too, by then).
+            again = uow.outbox.claim("d-4", hours(6), hours(7), 9)
+            assert [(i.message.id, i.attempts) for i in again] == [
+                ("msg-a", 2),
+                ("msg-b", 2),
+                ("msg-c", 2),
+                ("msg-later", 1),
+            ]
+            assert uow.outbox.claim("d-5", hours(6), hours(7), 0) == []
+
+    def test_only_the_dispatcher_holding_the_claim_marks_a_message(self) -> None:
         with self.uow() as uow:
             uow.outbox.add(a_message("msg-1"), NOON)
             uow.commit()
         with self.uow() as uow:
-            uow.outbox.mark_sent("msg-1", hours(1), body="Link: tdl_sent")
+            uow.outbox.claim("d-1", NOON, hours(1), 5)
+            uow.commit()
+        with self.uow() as uow:
+            # The lease ran out; d-2 took the message over.
+            uow.outbox.claim("d-2", hours(2), hours(3), 5)
+            uow.commit()
+        with self.uow() as uow:
+            assert not uow.outbox.mark_sent("msg-1", "d-1", hours(2))
+            assert not uow.outbox.mark_retry("msg-1", "d-1", "timeout", hours(4))
+            assert not uow.outbox.mark_failed("msg-1", "d-1", "550 refused")
+            assert not uow.outbox.mark_sent("msg-none", "d-2", hours(2))
+            assert uow.outbox.mark_sent("msg-1", "d-2", hours(2), body="Link: tdl_sent")
+            # Marked once: the claim is spent.
+            assert not uow.outbox.mark_sent("msg-1", "d-2", hours(2))
             uow.commit()
         with self.uow() as uow:
             item = uow.outbox.get("msg-1")
             assert item is not None
             assert item.message == attrs.evolve(a_message("msg-1"), body="Link: tdl_sent")
-            assert (item.sent_at, item.attempts) == (hours(1), 1)
+            assert (item.state, item.sent_at, item.attempts, item.claimed_by) == (
+                OutboxState.SENT,
+                hours(2),
+                2,
+                None,
+            )
+            assert uow.outbox.claim("d-3", hours(9), hours(10), 5) == []
+            assert uow.outbox.pending(5) == []
 
-    def test_marking_sent_and_failed_counts_attempts(self) -> None:
+    def test_a_retry_waits_for_its_due_time(self) -> None:
         with self.uow() as uow:
             uow.outbox.add(a_message("msg-1"), NOON)
-            uow.outbox.add(a_message("msg-2"), NOON)
+            uow.outbox.claim("d-1", NOON, hours(1), 5)
+            assert uow.outbox.mark_retry("msg-1", "d-1", "SMTP 451: try again later", hours(2))
             uow.commit()
         with self.uow() as uow:
-            uow.outbox.mark_failed("msg-1", "SMTP 451: try again later")
-            uow.outbox.mark_failed("msg-2", "timeout")
-            uow.commit()
-        with self.uow() as uow:
-            uow.outbox.mark_sent("msg-1", hours(1))
-            uow.commit()
-        with self.uow() as uow:
-            uow.outbox.mark_sent("msg-2", hours(1))
-            # not committed: still pending
-        with self.uow() as uow:
-            sent = uow.outbox.get("msg-1")
-            failed = uow.outbox.get("msg-2")
-            assert sent is not None and failed is not None
-            assert (sent.attempts, sent.sent_at, sent.last_error) == (
-                2,
-                hours(1),
+            item = uow.outbox.get("msg-1")
+            assert item is not None
+            assert (item.state, item.due_at, item.attempts, item.last_error) == (
+                OutboxState.QUEUED,
+                hours(2),
+                1,
                 "SMTP 451: try again later",
             )
-            assert (failed.attempts, failed.sent_at, failed.last_error) == (1, None, "timeout")
-            assert [i.message.id for i in uow.outbox.pending(10)] == ["msg-2"]
+            assert (item.claimed_by, item.lease_until, item.sent_at) == (None, None, None)
+            assert uow.outbox.claim("d-2", hours(1.9), hours(3), 5) == []
+            assert [i.message.id for i in uow.outbox.claim("d-2", hours(2), hours(3), 5)] == [
+                "msg-1"
+            ]
+
+    def test_failed_messages_are_listed_per_institution_and_queued_again(self) -> None:
+        with self.uow() as uow:
+            uow.outbox.add(a_message("msg-b"), hours(1))
+            uow.outbox.add(a_message("msg-a"), hours(1))
+            uow.outbox.add(a_message("msg-other", institution_id="inst-lausanne"), NOON)
+            uow.outbox.add(a_message("msg-host", institution_id=None), NOON)
+            uow.outbox.add(a_message("msg-queued"), hours(1.5))
+            for claimed in uow.outbox.claim("d-1", hours(2), hours(3), 4):
+                assert uow.outbox.mark_failed(claimed.message.id, "d-1", "550 No such user")
+            uow.commit()
+        with self.uow() as uow:
+            failed = uow.outbox.failed(INSTITUTION, 10)
+            assert [i.message.id for i in failed] == ["msg-a", "msg-b"]
+            assert {(i.state, i.last_error, i.attempts) for i in failed} == {
+                (OutboxState.FAILED, "550 No such user", 1)
+            }
+            assert [i.message.id for i in uow.outbox.failed(INSTITUTION, 1)] == ["msg-a"]
+            assert [i.message.id for i in uow.outbox.failed("inst-lausanne", 10)] == ["msg-other"]
+            assert [i.message.id for i in uow.outbox.failed(None, 10)] == ["msg-host"]
+            # Failed is final for dispatchers: never claimed again.
+            assert [i.message.id for i in uow.outbox.claim("d-2", hours(50), hours(51), 9)] == [
+                "msg-queued"
+            ]
+            assert not uow.outbox.requeue("msg-queued", hours(3))
+            assert not uow.outbox.requeue("msg-none", hours(3))
+            assert uow.outbox.requeue("msg-a", hours(3))
+            uow.commit()
+        with self.uow() as uow:
+            item = uow.outbox.get("msg-a")
+            assert item is not None
+            assert (item.state, item.due_at, item.attempts, item.last_error) == (
+                OutboxState.QUEUED,
+                hours(3),
+                0,
+                "550 No such user",
+            )
+            assert [i.message.id for i in uow.outbox.failed(INSTITUTION, 10)] == ["msg-b"]
+            assert [i.message.id for i in uow.outbox.claim("d-3", hours(3), hours(4), 9)] == [
+                "msg-a"
+            ]
+
+    def test_a_claim_not_committed_claims_nothing(self) -> None:
+        with self.uow() as uow:
+            uow.outbox.add(a_message("msg-1"), NOON)
+            uow.commit()
+        with self.uow() as uow:
+            assert len(uow.outbox.claim("d-1", NOON, hours(1), 5)) == 1
+        with self.uow() as uow:
+            item = uow.outbox.get("msg-1")
+            assert item is not None and item.state is OutboxState.QUEUED
+            assert [i.claimed_by for i in uow.outbox.claim("d-2", NOON, hours(1), 5)] == ["d-2"]
 
     # --- identity ---------------------------------------------------------------------------
 
@@ -2409,35 +2595,46 @@ class StorageContract:
             holders = uow.tickets.holder_counts(ORG)
             assert sorted(h.count for h in holders) == [each] * len(taken)
 
-    def test_two_dispatchers_never_send_a_message_twice(self) -> None:
+    def test_concurrent_dispatchers_never_claim_a_message_twice(self) -> None:
         self._parallel_only()
         with self.uow() as uow:
-            for n in range(20):
-                uow.outbox.add(a_message(f"msg-{n:02}"), hours(n))
+            for n in range(30):
+                uow.outbox.add(a_message(f"msg-{n:02}"), hours(n % 5))
             uow.commit()
         sent: list[str] = []
         lock = threading.Lock()
-        start = threading.Barrier(2, timeout=30)
+        dispatchers = 4
+        start = threading.Barrier(dispatchers, timeout=30)
 
-        def dispatch(_: int) -> None:
+        def dispatch(n: int) -> None:
+            me = f"d-{n}"
             start.wait()
             while True:
 
-                def batch() -> bool:
+                def claim() -> list[OutboxItem]:
                     with self.uow() as uow:
-                        items = uow.outbox.pending(3)
-                        for item in items:
-                            time.sleep(0.001)  # sending
-                            uow.outbox.mark_sent(item.message.id, hours(30))
+                        items = uow.outbox.claim(me, hours(10), hours(11), 3)
+                        time.sleep(0.001)  # widen the window a missing lock would let through
                         uow.commit()
-                    with lock:
-                        sent.extend(item.message.id for item in items)
-                    return bool(items)
+                    return items
 
-                if not _retrying(batch):
+                items = _retrying(claim)
+                if not items:
                     return
+                for item in items:
+                    time.sleep(0.001)  # sending, with no unit of work open
 
-        _in_threads(2, dispatch)
-        assert sorted(sent) == [f"msg-{n:02}" for n in range(20)]
+                    def mark(id: str = item.message.id) -> bool:
+                        with self.uow() as uow:
+                            marked = uow.outbox.mark_sent(id, me, hours(10))
+                            uow.commit()
+                        return marked
+
+                    assert _retrying(mark)
+                    with lock:
+                        sent.append(item.message.id)
+
+        _in_threads(dispatchers, dispatch)
+        assert sorted(sent) == [f"msg-{n:02}" for n in range(30)]
         with self.uow() as uow:
             assert uow.outbox.pending(50) == []

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 
 from ticketdomain.core.identity import SecurityPolicy
+from ticketdomain.core.mail import DeliveryPolicy
 from ticketdomain.ports.storage import Storage
 from ticketdomain.services.app import TicketDomain
 from ticketdomain.testing.fakes import (
@@ -54,6 +55,7 @@ def build_fake_world(
     storage: Storage | None = None,
     start: datetime = DEFAULT_START,
     security: SecurityPolicy | None = None,
+    delivery: DeliveryPolicy | None = None,
 ) -> FakeWorld:
     """A domain over ``storage`` (in memory by default) and fresh fakes for everything else;
     sessions last for years unless ``security`` says otherwise (``LONG_SESSIONS``)."""
@@ -79,6 +81,7 @@ def build_fake_world(
         passwords=passwords,
         tokens=tokens,
         security=security if security is not None else LONG_SESSIONS,
+        delivery=delivery,
     )
     return FakeWorld(
         domain,

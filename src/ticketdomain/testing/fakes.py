@@ -13,7 +13,7 @@ import json
 import re
 import threading
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import attrs
 
@@ -70,7 +70,9 @@ class FixedClock:
         new moment."""
         if delta < timedelta(0):
             raise ValueError("FixedClock.advance moves forward only; use set() to go back.")
-        self._now += delta
+        # Elapsed time, not wall-clock time: an hour after 02:29 summer time in Zurich on the
+        # night the clocks go back is 02:29 winter time.
+        self._now = (self._now.astimezone(UTC) + delta).astimezone(self._now.tzinfo)
         return self._now
 
     def set(self, moment: datetime) -> None:
@@ -214,30 +216,37 @@ class InMemoryMailer:
 
     Like Django's locmem backend it still refuses what a real mailer could not send (no valid
     recipient, a subject with a line break, an attachment without a media type), raising
-    ``MailDeliveryError``. ``fail_next(n)`` makes the next ``n`` sends fail the same way, to test
-    retries.
+    ``MailDeliveryError`` (permanent). ``fail_next(n)`` makes the next ``n`` sends fail with a
+    temporary error (``permanent=True``: a permanent one), to test retries.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._failures = 0
+        self._permanent = False
         self.outbox: list[MailMessage] = []
 
-    def fail_next(self, count: int = 1) -> None:
+    def fail_next(self, count: int = 1, *, permanent: bool = False) -> None:
         if count < 0:
             raise ValueError("fail_next takes a count of sends, not a negative number.")
         with self._lock:
             self._failures = count
+            self._permanent = permanent
 
     def send(self, message: MailMessage) -> None:
         problem = _mail_problem(message)
         if problem is not None:
-            raise MailDeliveryError(problem, message_id=message.id, reason="invalid_message")
+            raise MailDeliveryError(
+                problem, permanent=True, message_id=message.id, reason="invalid_message"
+            )
         with self._lock:
             if self._failures:
                 self._failures -= 1
                 raise MailDeliveryError(
-                    "Simulated delivery failure.", message_id=message.id, reason="simulated"
+                    "Simulated delivery failure.",
+                    permanent=self._permanent,
+                    message_id=message.id,
+                    reason="simulated",
                 )
             self.outbox.append(message)
 

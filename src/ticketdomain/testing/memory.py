@@ -8,9 +8,10 @@ until ``commit()``, so a unit of work that is not committed changes nothing.
 from __future__ import annotations
 
 import copy
+import itertools
 import threading
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -32,7 +33,7 @@ from ticketdomain.core.identity import (
     Operator,
 )
 from ticketdomain.core.invoices import Invoice, InvoiceSequence
-from ticketdomain.core.mail import MailMessage
+from ticketdomain.core.mail import MailMessage, OutboxState
 from ticketdomain.core.quotas import Quota
 from ticketdomain.core.sales import (
     Option,
@@ -114,6 +115,7 @@ class _Repo(Generic[T]):
         return copy.deepcopy(item) if item is not None else None
 
     def get_for_update(self, id: str) -> T | None:
+        self._uow._locked(self._table, [id])
         return self.get(id)
 
     def update(self, item: T) -> None:
@@ -229,7 +231,7 @@ class _SalesPoints(_Repo[SalesPoint]):
 class _Performances(_Repo[Performance]):
     def for_organization(self, organization_id: str) -> list[Performance]:
         found = self._select(lambda p: p.organization_id == organization_id)
-        return sorted(found, key=lambda p: (p.starts_at, p.id))
+        return sorted(found, key=lambda p: (p.start_instant, p.id))
 
 
 class _Products(_Repo[Product]):
@@ -361,7 +363,9 @@ class _Tickets(_Repo[Ticket]):
         return sorted(self._select(lambda t: t.order_id == order_id), key=lambda t: t.id)
 
     def for_order_for_update(self, order_id: str) -> list[Ticket]:
-        return self.for_order(order_id)
+        found = self.for_order(order_id)
+        self._uow._locked(self._table, [t.id for t in found])
+        return found
 
     def sold_places(self, performance_id: str, sales_point_ids: Collection[str] | None) -> int:
         return sum(
@@ -381,7 +385,9 @@ class _Tickets(_Repo[Ticket]):
 
     def get_many_for_update(self, ids: Collection[str]) -> list[Ticket]:
         wanted = set(ids)
-        return sorted(self._select(lambda t: t.id in wanted), key=lambda t: t.id)
+        found = sorted(self._select(lambda t: t.id in wanted), key=lambda t: t.id)
+        self._uow._locked(self._table, [t.id for t in found])
+        return found
 
     def in_custody(
         self,
@@ -407,7 +413,10 @@ class _Tickets(_Repo[Ticket]):
             ),
             key=lambda t: t.id,
         )
-        return copy.deepcopy(found if limit is None else found[: max(limit, 0)])
+        found = found if limit is None else found[: max(limit, 0)]
+        if for_update:
+            self._uow._locked(self._table, [t.id for t in found])
+        return copy.deepcopy(found)
 
     def custody_counts(
         self, organization_id: str, stock_structure_ids: Collection[str]
@@ -501,7 +510,9 @@ class _Accounts(_Repo[HoldingAccount]):
     def for_structure_for_update(
         self, organization_id: str, structure_id: str
     ) -> HoldingAccount | None:
-        return self.for_structure(organization_id, structure_id)
+        found = self.for_structure(organization_id, structure_id)
+        self._uow._locked(self._table, [found.id if found else f"{organization_id}/{structure_id}"])
+        return found
 
     def update(self, item: HoldingAccount) -> None:
         self._check_new_entries(item)
@@ -528,6 +539,7 @@ class _Invoices(_Repo[Invoice]):
 
 class _InvoiceSequences(_Repo[InvoiceSequence]):
     def get_for_update(self, organization_id: str) -> InvoiceSequence:
+        self._uow._locked(self._table, [organization_id])
         found = self.get(organization_id)
         if found is None:
             found = InvoiceSequence(organization_id)
@@ -541,24 +553,115 @@ class _InvoiceSequences(_Repo[InvoiceSequence]):
 
 class _Outbox(_Repo[OutboxItem]):
     def add(self, message: MailMessage, queued_at: datetime) -> None:  # type: ignore[override]
-        super().add(OutboxItem(message, queued_at))
+        super().add(OutboxItem(message, queued_at, due_at=queued_at))
 
     def pending(self, limit: int) -> list[OutboxItem]:
-        found = self._select(lambda item: item.sent_at is None)
+        found = self._select(lambda item: item.state in _UNSENT)
         return sorted(found, key=lambda item: (item.queued_at, item.message.id))[:limit]
 
-    def mark_sent(self, message_id: str, at: datetime, body: str | None = None) -> None:
-        item = self.get(message_id)
-        if item is not None:
-            message = item.message if body is None else attrs.evolve(item.message, body=body)
-            super().update(
-                attrs.evolve(item, message=message, sent_at=at, attempts=item.attempts + 1)
+    def claim(
+        self, dispatcher: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[OutboxItem]:
+        def due(item: OutboxItem) -> bool:
+            if item.state is OutboxState.QUEUED:
+                return item.due_at is None or item.due_at <= now
+            return (
+                item.state is OutboxState.SENDING
+                and item.lease_until is not None
+                and item.lease_until <= now
             )
 
-    def mark_failed(self, message_id: str, error: str) -> None:
+        found = sorted(
+            self._select(due),
+            key=lambda item: (item.due_at or item.queued_at, item.queued_at, item.message.id),
+        )[: max(limit, 0)]
+        claimed = [
+            attrs.evolve(
+                item,
+                state=OutboxState.SENDING,
+                claimed_by=dispatcher,
+                lease_until=lease_until,
+                attempts=item.attempts + 1,
+            )
+            for item in found
+        ]
+        for item in claimed:
+            super().update(item)
+        return claimed
+
+    def _claimed(self, message_id: str, dispatcher: str) -> OutboxItem | None:
         item = self.get(message_id)
-        if item is not None:
-            super().update(attrs.evolve(item, last_error=error, attempts=item.attempts + 1))
+        if item is None or item.state is not OutboxState.SENDING or item.claimed_by != dispatcher:
+            return None
+        return item
+
+    def mark_sent(
+        self, message_id: str, dispatcher: str, at: datetime, body: str | None = None
+    ) -> bool:
+        item = self._claimed(message_id, dispatcher)
+        if item is None:
+            return False
+        message = item.message if body is None else attrs.evolve(item.message, body=body)
+        super().update(
+            attrs.evolve(
+                item,
+                message=message,
+                sent_at=at,
+                state=OutboxState.SENT,
+                claimed_by=None,
+                lease_until=None,
+            )
+        )
+        return True
+
+    def mark_retry(self, message_id: str, dispatcher: str, error: str, due_at: datetime) -> bool:
+        item = self._claimed(message_id, dispatcher)
+        if item is None:
+            return False
+        super().update(
+            attrs.evolve(
+                item,
+                last_error=error,
+                state=OutboxState.QUEUED,
+                due_at=due_at,
+                claimed_by=None,
+                lease_until=None,
+            )
+        )
+        return True
+
+    def mark_failed(self, message_id: str, dispatcher: str, error: str) -> bool:
+        item = self._claimed(message_id, dispatcher)
+        if item is None:
+            return False
+        super().update(
+            attrs.evolve(
+                item,
+                last_error=error,
+                state=OutboxState.FAILED,
+                claimed_by=None,
+                lease_until=None,
+            )
+        )
+        return True
+
+    def failed(self, institution_id: str | None, limit: int) -> list[OutboxItem]:
+        found = self._select(
+            lambda item: (
+                item.state is OutboxState.FAILED and item.message.institution_id == institution_id
+            )
+        )
+        return sorted(found, key=lambda item: (item.queued_at, item.message.id))[: max(limit, 0)]
+
+    def requeue(self, message_id: str, now: datetime) -> bool:
+        item = self.get(message_id)
+        if item is None or item.state is not OutboxState.FAILED:
+            return False
+        super().update(attrs.evolve(item, state=OutboxState.QUEUED, due_at=now, attempts=0))
+        return True
+
+
+_UNSENT = frozenset({OutboxState.QUEUED, OutboxState.SENDING})
 
 
 class InMemoryUnitOfWork:
@@ -597,6 +700,7 @@ class InMemoryUnitOfWork:
         #: append-only tables: rows this unit of work appends to a committed list, by key
         self._appended: _Tables = {}
         self._lock_held = False
+        self._number = 0
         self.institutions = _Repo[Institution](self, "institutions", _by_id)
         self.organizations = _Repo[Organization](self, "organizations", _by_id)
         self.channels = _Repo[SalesChannel](self, "channels", _by_id)
@@ -629,6 +733,7 @@ class InMemoryUnitOfWork:
     def __enter__(self) -> Self:
         self._storage._lock.acquire()
         self._lock_held = True
+        self._number = next(self._storage._units)
         self._staged = {}
         self._appended = {}
         return self
@@ -643,6 +748,12 @@ class InMemoryUnitOfWork:
         if self._lock_held:
             self._lock_held = False
             self._storage._lock.release()
+
+    def _locked(self, table: str, keys: Iterable[str]) -> None:
+        """Record the rows a ``*_for_update`` call locks, in order, when recording is on."""
+        calls = self._storage._lock_calls
+        if calls is not None:
+            calls.extend(LockCall(self._number, table, key) for key in keys)
 
     def commit(self) -> None:
         for table, rows in self._staged.items():
@@ -659,12 +770,31 @@ class InMemoryUnitOfWork:
         self._appended = {}
 
 
+@attrs.frozen
+class LockCall:
+    """One row locked: by which unit of work (numbered from 1 as they begin), in which table."""
+
+    unit: int
+    table: str
+    key: str
+
+
 class InMemoryStorage:
     """Storage kept in process memory; safe to share between threads."""
 
     def __init__(self) -> None:
         self._tables: _Tables = {}
         self._lock = threading.RLock()
+        self._units = itertools.count(1)
+        self._lock_calls: list[LockCall] | None = None
+
+    def record_locks(self) -> list[LockCall]:
+        """Record from now on every row a unit of work locks (``get_for_update`` and the like),
+        in the order locked, in the list returned (shared with later calls)."""
+        with self._lock:
+            if self._lock_calls is None:
+                self._lock_calls = []
+            return self._lock_calls
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self)

@@ -177,9 +177,10 @@ def test_the_export_as_a_csv_file(corporate: Corporate) -> None:
     )
     assert exported.to_csv() == (
         "first_name,last_name,email,structure,activity,performance,tickets,marketing_consent\r\n"
-        "Marc,Dupont,marc@nestor.ch,Works council Nestor SA,La Traviata,2026-02-04 09:00,2,no\r\n"
+        "Marc,Dupont,marc@nestor.ch,Works council Nestor SA,La Traviata,"
+        "2026-02-04 09:00 UTC,2,no\r\n"
         "'=HYPERLINK(1),Favre,lea@example.org,Works council Nestor SA,La Traviata,"
-        "2026-02-04 09:00,1,no\r\n"
+        "2026-02-04 09:00 UTC,1,no\r\n"
     )
 
 

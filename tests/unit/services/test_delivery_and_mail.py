@@ -9,6 +9,7 @@ from ticketdomain import (
     ContactDetails,
     CreateSalesPoint,
     DeliveryMode,
+    DeliveryPolicy,
     DispatchMail,
     LineRequest,
     PaymentMethod,
@@ -144,6 +145,9 @@ def test_transfer_assigns_tickets_and_mails_the_client_only_once_committed(agenc
     w.mailer.fail_next(1)
     first = w.domain.mail.dispatch_mail(DispatchMail(agency.operator))
     assert first.failed == (transferred.mail_id,) and first.sent == ()
+    # A temporary failure: due again after the first retry delay, not before.
+    assert w.domain.mail.dispatch_mail(DispatchMail(agency.operator)).sent == ()
+    w.clock.advance(DeliveryPolicy().first_retry)
     second = w.domain.mail.dispatch_mail(DispatchMail(agency.operator))
     assert second.sent == (transferred.mail_id,)
     (mail,) = w.mailer.sent_to("jean@example.org")

@@ -63,6 +63,7 @@ from ticketdomain import (
     IssueInvoice,
     LineRequest,
     ListDistributedTickets,
+    ListFailedMail,
     ListInvoices,
     ListMemberTickets,
     ListOperators,
@@ -94,6 +95,7 @@ from ticketdomain import (
     RemoveRelay,
     RequestLoginLink,
     RequestOption,
+    RequeueMail,
     RevokeApiKey,
     RevokeGate,
     RevokeStructure,
@@ -118,6 +120,7 @@ from ticketdomain import (
     ViewSalesReport,
     ViewStock,
 )
+from ticketdomain.core.contacts import Email
 from ticketdomain.core.errors import (
     ActorNotAllowedError,
     DeliveryModeNotAllowedError,
@@ -129,6 +132,7 @@ from ticketdomain.core.errors import (
     StockInsufficientError,
 )
 from ticketdomain.core.identity import ALL_PERMISSIONS, API_KEY_PREFIX, SESSION_PREFIX, Rule
+from ticketdomain.core.mail import MailMessage
 from ticketdomain.testing.domain import FakeWorld, build_fake_world
 from ticketdomain.testing.memory import InMemoryStorage
 
@@ -242,6 +246,8 @@ class Fixture:
     lacking: dict[Permission, str]
     expired: dict[ActorKind, str]
     logged_out: dict[ActorKind, str]
+    #: a mail of the works council's institution the outbox gave up on
+    bounced_mail_id: str = "mail-bounced"
 
     @property
     def domain(self) -> TicketDomain:
@@ -411,6 +417,7 @@ def build_fixture() -> Fixture:
     d.handle(RevokeStructure(tokens[OPERATOR], sp, dormant.id))
 
     world.clock.advance(timedelta(hours=2))
+    bounce(world, corp.institution_id, "mail-bounced")
     return Fixture(
         world=world,
         corp=corp,
@@ -436,6 +443,20 @@ def build_fixture() -> Fixture:
         expired=expired,
         logged_out=logged_out,
     )
+
+
+def bounce(world: FakeWorld, institution_id: str, mail_id: str) -> None:
+    """Queue a mail before any other and have the outbox give it up, refused for good."""
+    queued_at = world.clock.now() - timedelta(days=30)
+    message = MailMessage(
+        mail_id, Email("gone@nestor.ch"), "Hello", "Text", institution_id=institution_id
+    )
+    with world.storage.unit_of_work() as uow:
+        uow.outbox.add(message, queued_at)
+        (claimed,) = uow.outbox.claim("fixture", queued_at, world.clock.now(), 1)
+        assert claimed.message.id == mail_id
+        uow.outbox.mark_failed(mail_id, "fixture", "550 No such user")
+        uow.commit()
 
 
 # --- the table ----------------------------------------------------------------------------------
@@ -637,6 +658,9 @@ TABLE: tuple[Row, ...] = (
     ),
     # One outbox per deployment: any operator who may set up sends what is queued.
     row(DispatchMail, lambda f, t: DispatchMail(t), ANY_OPERATOR),
+    # Failed mail is the institution's: an operator of every organization of it.
+    row(ListFailedMail, lambda f, t: ListFailedMail(t), ORGANIZATION_WIDE),
+    row(RequeueMail, lambda f, t: RequeueMail(t, f.bounced_mail_id)),
     # --- corporate space
     row(ViewStock, lambda f, t: ViewStock(t), RELAYS),
     row(
