@@ -72,7 +72,6 @@ from ticketdomain import (
     ViewCatalog,
     ViewHoldingAccount,
     ViewSalesReport,
-    format_local,
 )
 from ticketdomain.serialization import structure_command
 from ticketdomain.testing.fakes import FixedClock
@@ -164,11 +163,6 @@ def refusal(action: Callable[[], object]) -> str:
 
 
 ZURICH = ZoneInfo("Europe/Zurich")
-
-
-def local(moment: datetime) -> str:
-    """An instant as people in Lausanne read it: "Wed 1 Apr 2026, 20:00 CEST"."""
-    return format_local(moment.astimezone(ZURICH))
 
 
 def main(out: Path) -> None:
@@ -386,7 +380,7 @@ def main(out: Path) -> None:
         ConfirmReservation(alice_s, granted.id, PaymentMethod.HOLDING_ACCOUNT)
     )
     step(
-        f"Alice's option for 4 seats was granted, held until {local(granted.deadline)}, "
+        f"Alice's option for 4 seats was granted, held until {granted.deadline_text}, "
         f"and confirmed into an order of {confirmed.total}"
     )
 
@@ -402,7 +396,7 @@ def main(out: Path) -> None:
     expired = d.sales.process_due_expiries(ProcessDueExpiries(op))
     after = d.sales.view_catalog(ViewCatalog(bob_s)).entries[0].available
     step(
-        f"Bob's reservation of 6 (deadline {local(held.deadline)}) expired after 3 days "
+        f"Bob's reservation of 6 (deadline {held.deadline_text}) expired after 3 days "
         f"({len(expired.reservations_expired)} expired): available {before} -> {after}; "
         f"the sessions had expired too {expired_session}, so everyone logged in again"
     )

@@ -212,10 +212,7 @@ def scanned(result: ScanResult) -> str:
     assert result.rejection is not None
     text = f"rejected at {result.gate}: {result.rejection.value}"
     if result.controlled_at is not None:
-        text += (
-            f" (controlled at {format_local(result.controlled_at.astimezone(ZURICH))}, "
-            f"{result.controlled_gate})"
-        )
+        text += f" (controlled at {format_local(result.controlled_at)}, {result.controlled_gate})"
     return text
 
 

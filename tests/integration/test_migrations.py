@@ -803,3 +803,95 @@ def test_upgrading_gives_the_queued_mail_its_state_and_due_time(
             sa.text("SELECT message_id, sent_at IS NULL FROM td_outbox ORDER BY message_id")
         ).all()
     assert [tuple(row) for row in rows] == [("mail-queued", 1), ("mail-sent", 0)]
+
+
+# Orders written at revision 0006 with plain SQL: a refund that failed then was not kept.
+ORDER_AT_0006 = sa.text("""
+INSERT INTO td_orders (id, organization_id, sales_point_id, structure_id, placed_by,
+    placed_by_operator, purchasing_contact_id, payment_method, delivery_mode, placed_at,
+    currency, state, payment_reference, cancelled_at)
+VALUES (:id, 'org-1', 'sp-1', 'str-1', 'ind-1', :false, NULL, :method, 'transfer', :at, 'CHF',
+    :state, :payment, :cancelled_at)
+""").bindparams(
+    sa.bindparam("at", type_=sa.DateTime(timezone=True)),
+    sa.bindparam("cancelled_at", type_=sa.DateTime(timezone=True)),
+)
+ORDER_LINE_AT_0006 = sa.text("""
+INSERT INTO td_order_lines (order_id, position, id, performance_id, product_id, tariff_id,
+    quantity, unit_price_amount, unit_price_currency, vat_rate)
+VALUES (:order_id, :position, :id, 'perf-1', 'prod-1', 'tar-1', :quantity, :price, 'CHF', 0.081)
+""").bindparams(sa.bindparam("price", type_=sa.Numeric(14, 2)))
+
+
+def test_upgrading_makes_the_refund_of_every_cancelled_card_order_due(
+    storage: SqlAlchemyStorage,
+) -> None:
+    from ticketdomain.core.sales import Refund, RefundState
+
+    storage.upgrade("0006")
+    with storage.engine.begin() as connection:
+        at = AT if connection.dialect.name == "postgresql" else AT.replace(tzinfo=None)
+        orders = [
+            ("ord-cancelled-card", "card", "cancelled", "ch_1"),
+            ("ord-live-card", "card", "confirmed", "ch_2"),
+            ("ord-cancelled-account", "holding_account", "cancelled", None),
+        ]
+        connection.execute(
+            ORDER_AT_0006,
+            [
+                {
+                    "id": id,
+                    "false": False,
+                    "method": method,
+                    "at": at,
+                    "state": state,
+                    "payment": payment,
+                    "cancelled_at": at if state == "cancelled" else None,
+                }
+                for id, method, state, payment in orders
+            ],
+        )
+        # Amounts whose sum a float would not carry exactly.
+        connection.execute(
+            ORDER_LINE_AT_0006,
+            [
+                {"order_id": id, "position": n, "id": f"{id}-{n}", "quantity": q, "price": p}
+                for id, *_ in orders
+                for n, (q, p) in enumerate([(3, Decimal("0.10")), (1, Decimal("0.20"))])
+            ],
+        )
+    storage.upgrade()
+    assert revision(storage) == HEAD
+    assert differences(storage) == []
+    with storage.unit_of_work() as uow:
+        due = uow.orders.get("ord-cancelled-card")
+        assert due is not None and len(due.lines) == 2
+        assert due.refund == Refund(chf("0.50"), "cancel-ord-cancelled-card")
+        assert [o.id for o in uow.orders.refunds_due(10)] == ["ord-cancelled-card"]
+        for id in ("ord-live-card", "ord-cancelled-account"):
+            other = uow.orders.get(id)
+            assert other is not None and other.refund is None
+        due.record_refund("re_1", AT)
+        uow.orders.update(due)
+        uow.commit()
+    with storage.unit_of_work() as uow:
+        refunded = uow.orders.get("ord-cancelled-card")
+        assert refunded is not None and refunded.refund is not None
+        assert (refunded.refund.state, refunded.refund.reference) == (RefundState.REFUNDED, "re_1")
+    with migrating(storage.engine) as connection:
+        command.downgrade(alembic_config(connection), "0006")
+    columns = {c["name"] for c in inspect(storage.engine).get_columns("td_orders")}
+    assert columns.isdisjoint({"refund_state", "refund_reference", "refunded_at"})
+    with storage.engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT o.id, COUNT(l.id) FROM td_orders o JOIN td_order_lines l"
+                " ON l.order_id = o.id GROUP BY o.id ORDER BY o.id"
+            )
+        ).all()
+    # The orders and their lines stay through the rebuild of td_orders on SQLite.
+    assert [tuple(row) for row in rows] == [
+        ("ord-cancelled-account", 2),
+        ("ord-cancelled-card", 2),
+        ("ord-live-card", 2),
+    ]

@@ -65,6 +65,8 @@ from ticketdomain.core.sales import (
     Order,
     OrderLine,
     OrderState,
+    Refund,
+    RefundState,
     Reservation,
     ReservationState,
     Ticket,
@@ -893,6 +895,7 @@ class Orders(_Repo[Order]):
             "invoice_id": item.invoice_id,
             "cancelled_at": item.cancelled_at,
             "reservation_id": item.reservation_id,
+            **_refund_values(item.refund),
         }
 
     def _add_children(self, items: Sequence[Order]) -> None:
@@ -952,6 +955,7 @@ class Orders(_Repo[Order]):
                 invoice_id=r["invoice_id"],
                 cancelled_at=r["cancelled_at"],
                 reservation_id=r["reservation_id"],
+                refund=_refund(r),
             )
             for r in rows
         ]
@@ -986,6 +990,33 @@ class Orders(_Repo[Order]):
             )
             .order_by(t.c.placed_at, t.c.id)
         )
+
+    def refunds_due(self, limit: int) -> list[Order]:
+        t = self.table
+        return self._fetch(
+            select(t)
+            .where(t.c.refund_state == RefundState.DUE.value)
+            .order_by(t.c.cancelled_at, t.c.id)
+            .limit(max(limit, 0))
+        )
+
+
+def _refund_values(refund: Refund | None) -> Values:
+    return {
+        "refund_state": None if refund is None else refund.state.value,
+        **_money_values("refund", None if refund is None else refund.amount),
+        "refund_key": None if refund is None else refund.idempotency_key,
+        "refund_reference": None if refund is None else refund.reference,
+        "refunded_at": None if refund is None else refund.refunded_at,
+    }
+
+
+def _refund(row: RowMapping) -> Refund | None:
+    if row["refund_state"] is None:
+        return None
+    return Refund(
+        _money(row, "refund"), row["refund_key"], row["refund_reference"], row["refunded_at"]
+    )
 
 
 def _barcode_rows(ticket: Ticket) -> dict[str, tuple[bool, int]]:

@@ -410,7 +410,14 @@ orders = Table(
     _ref("invoice_id", nullable=True),
     Column("cancelled_at", UtcDateTime(), nullable=True),
     _ref("reservation_id", nullable=True),
+    # the card refund owed since the cancellation (all null when none is)
+    _enum("refund_state", nullable=True),
+    *_money("refund", nullable=True),
+    Column("refund_key", _text(), nullable=True),
+    Column("refund_reference", _text(), nullable=True),
+    Column("refunded_at", UtcDateTime(), nullable=True),
     Index(None, "organization_id", "structure_id", "placed_at", "id"),
+    Index(None, "refund_state", "cancelled_at", "id"),
 )
 
 order_lines = Table(

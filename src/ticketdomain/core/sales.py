@@ -210,6 +210,33 @@ class OrderLine:
         return self.unit_price.times(self.quantity)
 
 
+class RefundState(enum.Enum):
+    DUE = "due"
+    REFUNDED = "refunded"
+
+
+def refund_key(order_id: str) -> str:
+    """The idempotency key of the card refund owed for cancelling the order."""
+    return f"cancel-{order_id}"
+
+
+@attrs.frozen
+class Refund:
+    """The card refund a cancelled order owes: due from the cancellation (stored with it), then
+    refunded once the payment provider accepted it."""
+
+    amount: Money
+    #: the same on every attempt, so the provider never refunds it twice
+    idempotency_key: str
+    #: the provider's reference, once it accepted the refund
+    reference: str | None = None
+    refunded_at: datetime | None = None
+
+    @property
+    def state(self) -> RefundState:
+        return RefundState.DUE if self.reference is None else RefundState.REFUNDED
+
+
 @attrs.define
 class Order:
     id: str
@@ -231,10 +258,22 @@ class Order:
     invoice_id: str | None = None
     cancelled_at: datetime | None = None
     reservation_id: str | None = None
+    #: the card refund owed since the order was cancelled, if it was paid by card
+    refund: Refund | None = None
 
     @property
     def total(self) -> Money:
         return Money.sum((line.total for line in self.lines), self.currency)
+
+    @property
+    def card_charge(self) -> str | None:
+        """The provider's reference of the card charge that paid the order, if any."""
+        return None if self.on_account else self.payment_reference
+
+    @property
+    def refund_due(self) -> Refund | None:
+        """The card refund owed and not yet accepted by the provider."""
+        return self.refund if self.refund and self.refund.state is RefundState.DUE else None
 
     @property
     def on_account(self) -> bool:
@@ -254,10 +293,36 @@ class Order:
         self.invoice_id = invoice_id
 
     def cancel(self, now: datetime) -> None:
+        """Cancel the confirmed order; one paid by card then owes its total back to the card
+        (``refund_due``). Raises ``StateTransitionError`` for an order already cancelled."""
         if self.state is not OrderState.CONFIRMED:
             raise _refuse("order", self.id, self.state, "cancel")
         self.state = OrderState.CANCELLED
         self.cancelled_at = now
+        if self.card_charge is not None and self.total.is_positive:
+            # Recorded with the cancellation, so a refund that never went out is not forgotten.
+            self.refund = Refund(self.total, refund_key(self.id))
+
+    def record_refund(self, reference: str, now: datetime) -> bool:
+        """Record that the provider accepted the refund due under ``reference``; ``False`` when
+        it was already recorded under that reference (the provider answers a repeated key with
+        the same receipt). Raises ``StateTransitionError`` when no refund is owed, or one was
+        recorded under another reference."""
+        if self.refund is None:
+            raise StateTransitionError(
+                f"Order {self.id} owes no refund.", id=self.id, action="record a refund for"
+            )
+        if self.refund.reference is not None:
+            if self.refund.reference == reference:
+                return False
+            raise StateTransitionError(
+                f"The refund of order {self.id} was already made as {self.refund.reference}.",
+                id=self.id,
+                action="record a refund for",
+                reference=self.refund.reference,
+            )
+        self.refund = attrs.evolve(self.refund, reference=reference, refunded_at=now)
+        return True
 
 
 # --- tickets --------------------------------------------------------------------------------

@@ -148,6 +148,11 @@ class OrderRepository(Repository[Order], Protocol):
         """Confirmed holding-account orders not yet on an invoice, oldest first."""
         ...
 
+    def refunds_due(self, limit: int) -> list[Order]:
+        """Cancelled orders of every organization whose card refund is still due, the earliest
+        cancelled first (then by id), at most ``limit`` of them."""
+        ...
+
 
 class TicketRepository(Repository[Ticket], Protocol):
     def add_many(self, tickets: Sequence[Ticket]) -> None: ...

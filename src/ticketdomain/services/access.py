@@ -6,6 +6,7 @@ import attrs
 
 from ticketdomain.core.access import admission
 from ticketdomain.core.errors import NotFoundError
+from ticketdomain.core.timezones import in_zone
 from ticketdomain.services import commands as c
 from ticketdomain.services import results as r
 from ticketdomain.services._auth import Authenticator
@@ -60,16 +61,20 @@ class AccessControlService:
                 uow.tickets.update(ticket)
                 uow.commit()
             product = labels.product(ticket.product_id).name if ticket else None
+        # Times at the gate read in the venue's zone, from the performance already loaded.
+        zone = performance.time_zone
+        controlled_at = ticket.controlled_at if ticket else None
         return r.ScanResult(
             accepted=rejection is None,
             rejection=rejection,
             barcode=barcode,
             performance_id=performance.id,
             gate=gate.gate,
-            scanned_at=now,
+            scanned_at=in_zone(now, zone),
             ticket_id=ticket.id if ticket else None,
             product=product,
             beneficiary=ticket.beneficiary if ticket else None,
-            controlled_at=ticket.controlled_at if ticket else None,
+            controlled_at=in_zone(controlled_at, zone) if controlled_at else None,
             controlled_gate=ticket.controlled_gate if ticket else None,
+            time_zone=zone,
         )

@@ -10,7 +10,6 @@ from ticketdomain.core.errors import (
     NotFoundError,
     NothingToInvoiceError,
     StateTransitionError,
-    TicketDomainError,
     ValidationError,
 )
 from ticketdomain.core.invoices import InvoiceKind, issue_credit_note, issue_invoice
@@ -23,6 +22,7 @@ from ticketdomain.services import results as r
 from ticketdomain.services._auth import Authenticator, organization_for, require_organization
 from ticketdomain.services._context import Adapters, line_description, need
 from ticketdomain.services._locks import Locks
+from ticketdomain.services._refunds import settle_refund
 from ticketdomain.services._tickets import Labels, is_settled, queue_notice
 
 
@@ -99,7 +99,9 @@ class AccountService:
                 )
                 for order in uow.orders.for_structure(organization.id, command.structure_id)
             )
-        return r.HoldingAccountView.of(account, orders, ledger=ledger)
+        return r.HoldingAccountView.of(
+            account, orders, ledger=ledger, time_zone=organization.time_zone
+        )
 
     def set_credit_limit(self, command: c.SetCreditLimit) -> r.HoldingAccountView:
         """Cap the account (or lift the cap with ``None``); later orders on account that would
@@ -152,7 +154,9 @@ class AccountService:
             uow.invoice_sequences.update(sequence)
             uow.accounts.update(account)
             uow.commit()
-        return r.InvoiceView.of(invoice, account.remaining_on(invoice.id))
+        return r.InvoiceView.of(
+            invoice, account.remaining_on(invoice.id), time_zone=organization.time_zone
+        )
 
     def list_invoices(self, command: c.ListInvoices) -> tuple[r.InvoiceView, ...]:
         with self._auth.operator(command) as (uow, operator):
@@ -167,6 +171,7 @@ class AccountService:
                 account.remaining_on(invoice.id)
                 if account is not None and invoice.kind is InvoiceKind.INVOICE
                 else zero,
+                time_zone=organization.time_zone,
             )
             for invoice in invoices
         )
@@ -201,28 +206,36 @@ class AccountService:
         freed, and the holding account credited (with a credit note if it was invoiced) or the
         card refunded once the cancellation has committed.
 
-        A refund that fails then leaves the cancellation standing and the result says so
-        (``refund_pending``); cancelling the cancelled order again retries the refund, under the
-        same idempotency key. Raises ``StateTransitionError`` once one of its tickets has been
-        controlled, or for an order on account already cancelled.
+        The cancellation stores the refund as due, in the same commit; the refund is made after
+        it and recorded on the order. One that fails then leaves the cancellation standing, the
+        refund due (``OrderView.refund``) and the result says so (``refund_pending``):
+        cancelling the cancelled order again, or ``ProcessDueExpiries``, retries it under the
+        same idempotency key, so it is never made twice. Raises ``StateTransitionError`` once
+        one of its tickets has been controlled, or for an order already cancelled that owes no
+        refund (an order on account).
         """
         with self._auth.operator(command) as (uow, operator):
             found = need(uow.orders.get(command.order_id), "order", command.order_id)
             organization = require_organization(
                 uow, operator, command, found.organization_id, "order", found.id
             )
-            charge = _card_charge(found)
-            if found.is_cancelled and charge is not None:
-                cancelled = r.OrderCancelled(found.id, (), None, None)
+            if found.is_cancelled and found.refund is not None:
+                # Cancelled already: only its refund may be left to make.
+                order, cancelled = found, r.OrderCancelled(found.id, (), None, None)
             else:
-                cancelled = self._cancel(uow, organization, found)
+                order, cancelled = self._cancel(uow, organization, found)
                 uow.commit()
+        if order.refund is None:
+            return cancelled
         # Money leaves only now that the cancellation is committed, and with no lock held.
-        return cancelled if charge is None else self._refund(found, charge, cancelled)
+        outcome = settle_refund(self.adapters, order)
+        if outcome.reference is None:
+            return attrs.evolve(cancelled, refund_pending=True, refund_error=outcome.error)
+        return attrs.evolve(cancelled, refund_reference=outcome.reference)
 
     def _cancel(
         self, uow: UnitOfWork, organization: Organization, found: Order
-    ) -> r.OrderCancelled:
+    ) -> tuple[Order, r.OrderCancelled]:
         now = self.adapters.clock.now()
         locks = Locks(uow)
         account = locks.account(organization.id, found.structure_id) if found.on_account else None
@@ -267,26 +280,21 @@ class AccountService:
             account.credit_cancelled_order(order.id, order.total, now, order.invoice_id)
             uow.accounts.update(account)
         uow.orders.update(order)
-        return r.OrderCancelled(
+        return order, r.OrderCancelled(
             order_id=order.id,
             tickets_cancelled=tuple(t.id for t in tickets),
             credit_note=(
-                r.InvoiceView.of(credit_note, Money.zero(organization.currency))
+                r.InvoiceView.of(
+                    credit_note,
+                    Money.zero(organization.currency),
+                    time_zone=organization.time_zone,
+                )
                 if credit_note
                 else None
             ),
             refund_reference=None,
             mail_ids=mails,
         )
-
-    def _refund(self, order: Order, charge: str, cancelled: r.OrderCancelled) -> r.OrderCancelled:
-        try:
-            # The same key on every attempt: the gateway never refunds it twice.
-            refund = self.adapters.payments.refund(charge, order.total, f"cancel-{order.id}")
-        except Exception as error:  # whatever failed, the cancellation stands
-            code = error.code if isinstance(error, TicketDomainError) else type(error).__name__
-            return attrs.evolve(cancelled, refund_pending=True, refund_error=code)
-        return attrs.evolve(cancelled, refund_reference=refund.reference)
 
     def _cancellation_notices(
         self, uow: UnitOfWork, organization: Organization, tickets: list[Ticket]
@@ -315,8 +323,3 @@ class AccountService:
                 )
             )
         return tuple(mails)
-
-
-def _card_charge(order: Order) -> str | None:
-    """The card charge that cancelling the order refunds, if any."""
-    return None if order.on_account else order.payment_reference

@@ -341,7 +341,8 @@ class ConfirmReservation:
 
 @attrs.frozen
 class ProcessDueExpiries:
-    """Lapse due options and expire due reservations (run it from a scheduler)."""
+    """Lapse due options, expire due reservations and retry the card refunds still due (run
+    it from a scheduler)."""
 
     rule: ClassVar[Rule] = _SALES
     token: str = attrs.field(repr=False)

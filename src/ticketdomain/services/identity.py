@@ -38,6 +38,7 @@ from ticketdomain.core.identity import (
     token_digest,
 )
 from ticketdomain.core.mail import MailMessage
+from ticketdomain.core.timezones import DEFAULT_TIME_ZONE, in_zone
 from ticketdomain.ports.storage import UnitOfWork
 from ticketdomain.services import commands as c
 from ticketdomain.services import results as r
@@ -75,8 +76,11 @@ def open_session(
     actor_id: str,
     method: LoginMethod,
     sales_point_id: str | None = None,
+    time_zone: str | None = None,
 ) -> r.SessionView:
-    """Store a new session (its token's digest only) and return the token."""
+    """Store a new session (its token's digest only) and return the token, its expiry in
+    ``time_zone`` (for a relay, the sales point's organization's, read when not given; for
+    the institution-wide sessions of operators and members, UTC)."""
     now = adapters.clock.now()
     token = SESSION_PREFIX + adapters.tokens.new_token()
     session = session_for(
@@ -90,7 +94,28 @@ def open_session(
         sales_point_id,
     )
     uow.sessions.add(session)
-    return r.SessionView(token, kind, actor_id, session.expires_at, sales_point_id)
+    if time_zone is None:
+        time_zone = _session_zone(uow, kind, sales_point_id)
+    return r.SessionView(
+        token,
+        kind,
+        actor_id,
+        in_zone(session.expires_at, time_zone),
+        sales_point_id,
+        time_zone,
+    )
+
+
+def _session_zone(uow: UnitOfWork, kind: ActorKind, sales_point_id: str | None) -> str:
+    """A relay acts for the sales point's organization: its zone. Operators and members act
+    across the institution, which has no zone of its own."""
+    sales_point = (
+        uow.sales_points.get(sales_point_id)
+        if kind is ActorKind.RELAY and sales_point_id is not None
+        else None
+    )
+    organization = uow.organizations.get(sales_point.organization_id) if sales_point else None
+    return organization.time_zone if organization is not None else DEFAULT_TIME_ZONE
 
 
 def issue_link(
@@ -224,7 +249,13 @@ class IdentityService:
             if not relay_may_act(relay, sales_point, organization):
                 raise _access_denied(relay, sales_point.id)
             view = open_session(
-                uow, self.adapters, ActorKind.RELAY, relay.id, LoginMethod.PASSWORD, sales_point.id
+                uow,
+                self.adapters,
+                ActorKind.RELAY,
+                relay.id,
+                LoginMethod.PASSWORD,
+                sales_point.id,
+                organization.time_zone if organization is not None else None,
             )
             uow.commit()
         return view
@@ -541,15 +572,17 @@ class IdentityService:
             key = uow.api_keys.get_for_update(command.key_id)
             if key is None:
                 raise NotFoundError("api_key", command.key_id)
+            # An operator's key is institution-wide (UTC); a gate's is its organization's.
+            zone = DEFAULT_TIME_ZONE
             if key.actor_kind is ActorKind.OPERATOR:
                 self._operator(uow, caller, key.actor_id)
             else:
                 gate = need(uow.gates.get(key.actor_id), "api_key", command.key_id)
-                organization_for(uow, caller, command, gate.organization_id)
+                zone = organization_for(uow, caller, command, gate.organization_id).time_zone
             key.revoke(self.adapters.clock.now())
             uow.api_keys.update(key)
             uow.commit()
-        return r.ApiKeyView.of(key)
+        return r.ApiKeyView.of(key, time_zone=zone)
 
     def register_gate(self, command: c.RegisterGate) -> r.GateRegistered:
         """A gate of an organization and its API key (shown once).

@@ -16,6 +16,7 @@ import attrs
 from ticketdomain.core.errors import NotFoundError, QuantityInvalidError
 from ticketdomain.core.identity import LINK_PREFIX
 from ticketdomain.core.mail import after_failure, out_of_attempts, require_requeueable
+from ticketdomain.core.timezones import DEFAULT_TIME_ZONE, in_zone
 from ticketdomain.ports.mail import MailDeliveryError
 from ticketdomain.ports.storage import OutboxItem, UnitOfWork
 from ticketdomain.services import commands as c
@@ -141,12 +142,14 @@ class MailService:
                     item.message.id,
                     item.message.to.value,
                     item.message.subject,
-                    item.queued_at,
+                    in_zone(item.queued_at, DEFAULT_TIME_ZONE),
                     item.attempts,
                     item.last_error,
                 )
                 for item in items
-            )
+            ),
+            # The outbox is the institution's, which has no zone of its own.
+            time_zone=DEFAULT_TIME_ZONE,
         )
 
     def requeue_mail(self, command: c.RequeueMail) -> r.MailRequeued:
@@ -165,4 +168,4 @@ class MailService:
             now = self.adapters.clock.now()
             uow.outbox.requeue(item.message.id, now)
             uow.commit()
-        return r.MailRequeued(item.message.id, now)
+        return r.MailRequeued(item.message.id, in_zone(now, DEFAULT_TIME_ZONE), DEFAULT_TIME_ZONE)

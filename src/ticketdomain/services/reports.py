@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import attrs
 
@@ -114,8 +115,8 @@ class ReportService:
         return r.SalesReport(
             time_zone=organization.time_zone,
             structure_id=session.structure_id,
-            period_from=command.period_from,
-            period_until=command.period_until,
+            period_from=_local_or_none(command.period_from, organization.time_zone),
+            period_until=_local_or_none(command.period_until, organization.time_zone),
             currency=currency,
             rows=tuple(rows),
             by_performance=_totals(counted, lambda row: row.performance, currency),
@@ -176,3 +177,7 @@ class ReportService:
             )
         )
         return r.BeneficiariesExport(tuple(rows))
+
+
+def _local_or_none(moment: datetime | None, time_zone: str) -> datetime | None:
+    return None if moment is None else in_zone(moment, time_zone)

@@ -39,6 +39,8 @@ from ticketdomain.core.sales import (
     OptionState,
     Order,
     OrderState,
+    Refund,
+    RefundState,
     Reservation,
     ReservationState,
     Ticket,
@@ -55,7 +57,17 @@ from ticketdomain.core.setup import (
     SalesPoint,
 )
 from ticketdomain.core.spreadsheets import write_csv
-from ticketdomain.core.timezones import format_local, format_short
+from ticketdomain.core.timezones import DEFAULT_TIME_ZONE, format_local, format_short, in_zone
+
+
+def _local(moment: datetime, time_zone: str) -> datetime:
+    """The instant as wall-clock time in ``time_zone``: what every view shows."""
+    return in_zone(moment, time_zone)
+
+
+def _local_or_none(moment: datetime | None, time_zone: str) -> datetime | None:
+    return None if moment is None else in_zone(moment, time_zone)
+
 
 # --- identity -------------------------------------------------------------------------------
 
@@ -68,8 +80,12 @@ class SessionView:
     token: str = attrs.field(repr=False)
     actor_kind: ActorKind
     actor_id: str
+    #: in ``time_zone``
     expires_at: datetime
     sales_point_id: str | None = None
+    #: the organization's zone for a relay's or a gate's session; UTC for the institution-wide
+    #: sessions of operators and members
+    time_zone: str = DEFAULT_TIME_ZONE
 
 
 @attrs.frozen
@@ -163,13 +179,22 @@ class ApiKeyView:
     actor_kind: ActorKind
     actor_id: str
     label: str
+    #: in ``time_zone``
     created_at: datetime
     revoked_at: datetime | None
+    #: the gate's organization's zone for a gate's key; UTC for an operator's
+    time_zone: str = DEFAULT_TIME_ZONE
 
     @classmethod
-    def of(cls, item: ApiKey) -> ApiKeyView:
+    def of(cls, item: ApiKey, *, time_zone: str) -> ApiKeyView:
         return cls(
-            item.id, item.actor_kind, item.actor_id, item.label, item.created_at, item.revoked_at
+            item.id,
+            item.actor_kind,
+            item.actor_id,
+            item.label,
+            _local(item.created_at, time_zone),
+            _local_or_none(item.revoked_at, time_zone),
+            time_zone,
         )
 
 
@@ -439,24 +464,34 @@ class OptionView:
     structure_id: str
     relay_id: str
     lines: tuple[LineRequest, ...]
+    #: in ``time_zone``
     requested_at: datetime
+    #: in ``time_zone``
     expires_at: datetime
     state: OptionState
     reservation_id: str | None
+    #: the zone of the venue whose performance sets the deadline (the first to start)
+    time_zone: str = DEFAULT_TIME_ZONE
 
     @classmethod
-    def of(cls, item: Option) -> OptionView:
+    def of(cls, item: Option, *, time_zone: str) -> OptionView:
         return cls(
             item.id,
             item.sales_point_id,
             item.structure_id,
             item.relay_id,
             item.lines,
-            item.requested_at,
-            item.expires_at,
+            _local(item.requested_at, time_zone),
+            _local(item.expires_at, time_zone),
             item.state,
             item.reservation_id,
+            time_zone,
         )
+
+    @property
+    def expires_at_text(self) -> str:
+        """``Wed 1 Apr 2026, 20:00 CEST``: the deadline as people read it."""
+        return format_local(self.expires_at)
 
 
 @attrs.frozen
@@ -466,26 +501,36 @@ class ReservationView:
     structure_id: str
     relay_id: str
     lines: tuple[LineRequest, ...]
+    #: in ``time_zone``
     created_at: datetime
+    #: in ``time_zone``
     deadline: datetime
     state: ReservationState
     order_id: str | None
     option_id: str | None
+    #: the zone of the venue whose performance sets the deadline (the first to start)
+    time_zone: str = DEFAULT_TIME_ZONE
 
     @classmethod
-    def of(cls, item: Reservation) -> ReservationView:
+    def of(cls, item: Reservation, *, time_zone: str) -> ReservationView:
         return cls(
             item.id,
             item.sales_point_id,
             item.structure_id,
             item.relay_id,
             item.lines,
-            item.created_at,
-            item.deadline,
+            _local(item.created_at, time_zone),
+            _local(item.deadline, time_zone),
             item.state,
             item.order_id,
             item.option_id,
+            time_zone,
         )
+
+    @property
+    def deadline_text(self) -> str:
+        """``Wed 1 Apr 2026, 20:00 CEST``: the deadline as people read it."""
+        return format_local(self.deadline)
 
 
 @attrs.frozen
@@ -530,6 +575,27 @@ class TicketView:
 
 
 @attrs.frozen
+class RefundView:
+    """The card refund a cancelled order owes (``due``) or made (``refunded``)."""
+
+    state: RefundState
+    amount: Money
+    #: the payment provider's reference, once it accepted the refund
+    reference: str | None
+    #: in the order's ``time_zone``
+    refunded_at: datetime | None
+
+    @classmethod
+    def of(cls, refund: Refund, *, time_zone: str) -> RefundView:
+        return cls(
+            refund.state,
+            refund.amount,
+            refund.reference,
+            _local_or_none(refund.refunded_at, time_zone),
+        )
+
+
+@attrs.frozen
 class OrderView:
     id: str
     organization_id: str
@@ -542,15 +608,20 @@ class OrderView:
     total: Money
     payment_method: PaymentMethod
     delivery_mode: DeliveryMode
+    #: in ``time_zone``
     placed_at: datetime
     state: OrderState
     payment_reference: str | None
     document_id: str | None
     invoice_id: str | None
     tickets: tuple[TicketView, ...]
+    #: the card refund of a cancelled card order: due until the provider accepted it
+    refund: RefundView | None = None
+    #: the organization's zone
+    time_zone: str = DEFAULT_TIME_ZONE
 
     @classmethod
-    def of(cls, order: Order, tickets: list[Ticket]) -> OrderView:
+    def of(cls, order: Order, tickets: list[Ticket], *, time_zone: str) -> OrderView:
         lines = tuple(
             OrderLineView(
                 line.id,
@@ -576,19 +647,30 @@ class OrderView:
             order.total,
             order.payment_method,
             order.delivery_mode,
-            order.placed_at,
+            _local(order.placed_at, time_zone),
             order.state,
             order.payment_reference,
             order.document_id,
             order.invoice_id,
             tuple(TicketView.of(t) for t in tickets),
+            RefundView.of(order.refund, time_zone=time_zone) if order.refund else None,
+            time_zone,
         )
+
+    @property
+    def placed_at_text(self) -> str:
+        """``Wed 1 Apr 2026, 20:00 CEST``: when it was placed, as people read it."""
+        return format_local(self.placed_at)
 
 
 @attrs.frozen
 class ExpiriesProcessed:
     options_lapsed: tuple[str, ...]
     reservations_expired: tuple[str, ...]
+    #: cancelled orders whose due card refund the provider accepted in this run
+    refunds_settled: tuple[str, ...] = ()
+    #: those whose refund failed again (still due: the next run retries them)
+    refunds_pending: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -615,6 +697,7 @@ class TicketsTransferred:
 @attrs.frozen
 class LedgerEntryView:
     sequence: int
+    #: in the organization's zone (``HoldingAccountView.time_zone``)
     at: datetime
     kind: EntryKind
     amount: Money
@@ -625,6 +708,7 @@ class LedgerEntryView:
 @attrs.frozen
 class OrderSummary:
     id: str
+    #: in the organization's zone (``HoldingAccountView.time_zone``)
     placed_at: datetime
     placed_by: str
     placed_by_operator: bool
@@ -647,6 +731,8 @@ class HoldingAccountView:
     credit: Money
     entries: tuple[LedgerEntryView, ...]
     orders: tuple[OrderSummary, ...]
+    #: the organization's IANA time zone, in which the entries and orders are given
+    time_zone: str = DEFAULT_TIME_ZONE
 
     @classmethod
     def of(
@@ -655,9 +741,11 @@ class HoldingAccountView:
         orders: tuple[OrderSummary, ...],
         *,
         ledger: Sequence[LedgerEntry],
+        time_zone: str,
     ) -> HoldingAccountView:
         """The view of ``account`` with its ``ledger`` as stored (the aggregate does not carry
-        it: read it with ``uow.accounts.ledger(account.id)``)."""
+        it: read it with ``uow.accounts.ledger(account.id)``), its times in ``time_zone`` (the
+        orders' too)."""
         return cls(
             account.structure_id,
             account.organization_id,
@@ -667,10 +755,13 @@ class HoldingAccountView:
             account.available_credit,
             account.credit,
             tuple(
-                LedgerEntryView(e.sequence, e.at, e.kind, e.amount, e.order_id, e.reference)
+                LedgerEntryView(
+                    e.sequence, _local(e.at, time_zone), e.kind, e.amount, e.order_id, e.reference
+                )
                 for e in ledger
             ),
-            orders,
+            tuple(attrs.evolve(o, placed_at=_local(o.placed_at, time_zone)) for o in orders),
+            time_zone,
         )
 
 
@@ -698,6 +789,7 @@ class InvoiceView:
     number: int
     kind: InvoiceKind
     structure_id: str
+    #: in ``time_zone``
     issued_at: datetime
     lines: tuple[InvoiceLineView, ...]
     vat_breakdown: tuple[VatRowView, ...]
@@ -707,15 +799,17 @@ class InvoiceView:
     #: what is still due (zero for a paid invoice and for credit notes)
     remaining: Money
     paid: bool
+    #: the organization's zone
+    time_zone: str = DEFAULT_TIME_ZONE
 
     @classmethod
-    def of(cls, invoice: Invoice, remaining: Money) -> InvoiceView:
+    def of(cls, invoice: Invoice, remaining: Money, *, time_zone: str) -> InvoiceView:
         return cls(
             invoice.id,
             invoice.number,
             invoice.kind,
             invoice.structure_id,
-            invoice.issued_at,
+            _local(invoice.issued_at, time_zone),
             tuple(
                 InvoiceLineView(
                     line.order_id,
@@ -736,6 +830,7 @@ class InvoiceView:
             invoice.corrects_invoice_id,
             remaining,
             invoice.kind is InvoiceKind.INVOICE and remaining.is_zero,
+            time_zone,
         )
 
 
@@ -765,8 +860,9 @@ class OrderCancelled:
     refund_reference: str | None
     #: the notices queued for the individuals who held some of the tickets
     mail_ids: tuple[str, ...] = ()
-    #: the card refund failed after the cancellation committed (which stands): cancelling the
-    #: order again retries it under the same idempotency key, so it is never made twice
+    #: the card refund failed after the cancellation committed (which stands): it stays due on
+    #: the order, and cancelling the order again or ``ProcessDueExpiries`` retries it under the
+    #: same idempotency key, so it is never made twice
     refund_pending: bool = False
     #: why it failed (the error's code, or its type for an error of the payment provider's)
     refund_error: str | None = None
@@ -817,6 +913,7 @@ class SalesReport:
     """The sales an agency concluded in a period; totals leave cancelled orders out."""
 
     structure_id: str
+    #: the bounds in ``time_zone``
     period_from: datetime | None
     period_until: datetime | None
     currency: str
@@ -876,6 +973,7 @@ class FailedMail:
     mail_id: str
     to: str
     subject: str
+    #: in ``FailedMailList.time_zone``
     queued_at: datetime
     attempts: int
     last_error: str | None
@@ -884,12 +982,17 @@ class FailedMail:
 @attrs.frozen
 class FailedMailList:
     mails: tuple[FailedMail, ...]
+    #: the outbox is the institution's, which has no zone of its own: UTC
+    time_zone: str = DEFAULT_TIME_ZONE
 
 
 @attrs.frozen
 class MailRequeued:
     mail_id: str
+    #: in ``time_zone``
     due_at: datetime
+    #: the outbox is the institution's, which has no zone of its own: UTC
+    time_zone: str = DEFAULT_TIME_ZONE
 
 
 # --- corporate space: stock, dashboard, distribution ----------------------------------------
@@ -1091,12 +1194,16 @@ class ScanResult:
     barcode: str
     performance_id: str
     gate: str
+    #: in ``time_zone``
     scanned_at: datetime
     ticket_id: str | None = None
     product: str | None = None
     beneficiary: str | None = None
+    #: in ``time_zone``
     controlled_at: datetime | None = None
     controlled_gate: str | None = None
+    #: the venue's zone (the performance's)
+    time_zone: str = DEFAULT_TIME_ZONE
 
 
 @attrs.frozen

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import attrs
 
 from ticketdomain.core.accounts import HoldingAccount
+from ticketdomain.core.catalog import Performance
 from ticketdomain.core.documents import AcceptanceDocument
 from ticketdomain.core.errors import (
     FunctionDisabledError,
@@ -33,6 +34,7 @@ from ticketdomain.core.sales import (
     reservation_deadline,
 )
 from ticketdomain.core.setup import DeliveryMode, Function, PaymentMethod, SalesPoint
+from ticketdomain.core.timezones import DEFAULT_TIME_ZONE
 from ticketdomain.ports.payment import CardPayment
 from ticketdomain.ports.storage import UnitOfWork
 from ticketdomain.services import commands as c
@@ -51,6 +53,7 @@ from ticketdomain.services._context import (
     resolve_lines,
 )
 from ticketdomain.services._locks import Locks
+from ticketdomain.services._refunds import settle_refund
 from ticketdomain.services._tickets import Labels, order_payable, render
 from ticketdomain.services.identity import issue_link
 
@@ -305,18 +308,30 @@ class SalesService:
             if document is not None and order.document_id is not None:
                 self.adapters.documents.delete(order.document_id)
             raise
-        return r.OrderView.of(order, tickets)
+        return r.OrderView.of(order, tickets, time_zone=organization.time_zone)
 
     def list_orders(self, command: c.ListOrders) -> tuple[r.OrderView, ...]:
         """Every order of the relay's structure with this organization, oldest first."""
         with self._auth.relay(command) as (uow, session):
             orders = uow.orders.for_structure(session.organization_id, session.structure_id)
-            return tuple(r.OrderView.of(order, uow.tickets.for_order(order.id)) for order in orders)
+            zone = self._organization_zone(uow, session.organization_id)
+            return tuple(
+                r.OrderView.of(order, uow.tickets.for_order(order.id), time_zone=zone)
+                for order in orders
+            )
 
     def view_order(self, command: c.ViewOrder) -> r.OrderView:
         with self._auth.relay(command) as (uow, session):
             order = self._own_order(uow, session, command.order_id)
-            return r.OrderView.of(order, uow.tickets.for_order(order.id))
+            return r.OrderView.of(
+                order,
+                uow.tickets.for_order(order.id),
+                time_zone=self._organization_zone(uow, order.organization_id),
+            )
+
+    def _organization_zone(self, uow: UnitOfWork, organization_id: str) -> str:
+        organization = need(uow.organizations.get(organization_id), "organization", organization_id)
+        return organization.time_zone
 
     def _own_order(self, uow: UnitOfWork, session: RelayActor, order_id: str) -> Order:
         order = need(uow.orders.get(order_id), "order", order_id)
@@ -348,7 +363,7 @@ class SalesService:
             )
             uow.options.add(option)
             uow.commit()
-        return r.OptionView.of(option)
+        return r.OptionView.of(option, time_zone=_deadline_zone(i.performance for i in resolved))
 
     def grant_option(self, command: c.GrantOption) -> r.ReservationView:
         """Turn an option into a reservation; refused with ``QuotaExhaustedError`` (the option
@@ -374,7 +389,9 @@ class SalesService:
             uow.reservations.add(reservation)
             uow.options.update(option)
             uow.commit()
-        return r.ReservationView.of(reservation)
+        return r.ReservationView.of(
+            reservation, time_zone=_deadline_zone(i.performance for i in resolved)
+        )
 
     def decline_option(self, command: c.DeclineOption) -> r.OptionView:
         now = self.adapters.clock.now()
@@ -385,8 +402,9 @@ class SalesService:
             )
             option.decline(now)
             uow.options.update(option)
+            zone = _lines_zone(uow, option.lines, {})
             uow.commit()
-        return r.OptionView.of(option)
+        return r.OptionView.of(option, time_zone=zone)
 
     def place_reservation(self, command: c.PlaceReservation) -> r.ReservationView:
         """Hold places from the quota, unpaid, until the deadline rule of the sales point."""
@@ -402,7 +420,9 @@ class SalesService:
             )
             uow.reservations.add(reservation)
             uow.commit()
-        return r.ReservationView.of(reservation)
+        return r.ReservationView.of(
+            reservation, time_zone=_deadline_zone(i.performance for i in resolved)
+        )
 
     def _new_reservation(
         self,
@@ -437,8 +457,9 @@ class SalesService:
             reservation = self._own_reservation(Locks(uow), session, command.reservation_id)
             reservation.release(now)
             uow.reservations.update(reservation)
+            zone = _lines_zone(uow, reservation.lines, {})
             uow.commit()
-        return r.ReservationView.of(reservation)
+        return r.ReservationView.of(reservation, time_zone=zone)
 
     def confirm_reservation(self, command: c.ConfirmReservation) -> r.OrderView:
         """Turn a live reservation into an order; its places are already held."""
@@ -481,18 +502,22 @@ class SalesService:
     def list_reservations(self, command: c.ListReservations) -> tuple[r.ReservationView, ...]:
         with self._auth.relay(command) as (uow, session):
             found = uow.reservations.for_structure(session.structure_id)
-        return tuple(
-            r.ReservationView.of(item)
-            for item in found
-            if item.organization_id == session.organization_id
-        )
+            known: dict[str, Performance] = {}
+            return tuple(
+                r.ReservationView.of(item, time_zone=_lines_zone(uow, item.lines, known))
+                for item in found
+                if item.organization_id == session.organization_id
+            )
 
     def process_due_expiries(self, command: c.ProcessDueExpiries) -> r.ExpiriesProcessed:
         """Lapse the options and expire the reservations whose time has come (a clock-driven
-        job; availability already ignores them from their deadline on).
+        job; availability already ignores them from their deadline on), then retry the card
+        refunds that cancelled orders still owe (up to ``limit`` of them, the oldest first).
 
         A maintenance job over the whole storage, as ``DispatchMail``: it applies what the clock
-        already decided, so whichever operator runs it changes nothing anyone chose. Raises
+        or a cancellation already decided, so whichever operator runs it changes nothing anyone
+        chose. The refunds are made after the commit, each recorded in a unit of work of its
+        own; one that fails again stays due (``refunds_pending``). Raises
         ``QuantityInvalidError`` for a limit out of 1 to 10000.
         """
         now = self.adapters.clock.now()
@@ -511,8 +536,16 @@ class SalesService:
                 reservation.expire(now)
                 uow.reservations.update(reservation)
                 expired.append(reservation.id)
+            refunds_due = uow.orders.refunds_due(command.limit)
             uow.commit()
-        return r.ExpiriesProcessed(tuple(lapsed), tuple(expired))
+        # Money leaves with no unit of work open (see _refunds).
+        outcomes = [settle_refund(self.adapters, order) for order in refunds_due]
+        return r.ExpiriesProcessed(
+            tuple(lapsed),
+            tuple(expired),
+            refunds_settled=tuple(o.order_id for o in outcomes if o.reference is not None),
+            refunds_pending=tuple(o.order_id for o in outcomes if o.reference is None),
+        )
 
     # --- delivery ---------------------------------------------------------------------------
 
@@ -613,6 +646,24 @@ class SalesService:
                 return str(contact.name)
         structure = uow.structures.get(order.structure_id)
         return structure.name if structure else order.structure_id
+
+
+def _deadline_zone(performances: Iterable[Performance]) -> str:
+    """The zone of the venue whose performance starts first: the one that sets an option's or
+    a reservation's deadline, so the deadline reads in the time of the place it is about."""
+    return min(performances, key=lambda p: (p.start_instant, p.id)).time_zone
+
+
+def _lines_zone(
+    uow: UnitOfWork, lines: Iterable[LineRequest], known: dict[str, Performance]
+) -> str:
+    """``_deadline_zone`` of the lines' performances, read once per call (``known``)."""
+    for performance_id in {line.performance_id for line in lines} - known.keys():
+        performance = uow.performances.get(performance_id)
+        if performance is not None:
+            known[performance_id] = performance
+    found = [known[line.performance_id] for line in lines if line.performance_id in known]
+    return _deadline_zone(found) if found else DEFAULT_TIME_ZONE
 
 
 def _order_line(id: str, item: ResolvedLine) -> OrderLine:

@@ -68,6 +68,8 @@ from ticketdomain.core.sales import (
     OptionState,
     Order,
     OrderLine,
+    Refund,
+    RefundState,
     Reservation,
     ReservationState,
     Ticket,
@@ -1435,6 +1437,60 @@ class StorageContract:
             found = [o.id for o in uow.orders.uninvoiced_on_account(ORG, STRUCTURE)]
             assert found == ["ord-earlier", "ord-later"]
             assert uow.orders.uninvoiced_on_account(ORG, "str-none") == []
+
+    def test_the_card_refund_an_order_owes_round_trips_due_then_refunded(self) -> None:
+        order = an_order("ord-card", NOON, payment_method=PaymentMethod.CARD)
+        order.cancel(hours(1))
+        self.given(orders=order)
+        due = self.load("orders", "ord-card")
+        assert due == order
+        assert due.refund == Refund(chf("1504.25"), "cancel-ord-card")
+        assert due.refund.state is RefundState.DUE
+        due.record_refund("re_Zürich-1", hours(2))
+        with self.uow() as uow:
+            uow.orders.update(due)
+            uow.commit()
+        refunded = self.load("orders", "ord-card")
+        assert refunded == due
+        assert refunded.refund == Refund(chf("1504.25"), "cancel-ord-card", "re_Zürich-1", hours(2))
+        assert refunded.refund.state is RefundState.REFUNDED
+        assert refunded.refund_due is None
+        # an order that owes nothing reads back owing nothing
+        on_account = an_order("ord-account", NOON)
+        on_account.cancel(hours(1))
+        self.given(orders=on_account)
+        assert self.load("orders", "ord-account").refund is None
+
+    def test_refunds_due_are_cancelled_card_orders_still_owing_earliest_cancelled_first(
+        self,
+    ) -> None:
+        def cancelled(id: str, at: datetime, **kw: Any) -> Order:
+            order = an_order(id, NOON, **kw)
+            order.cancel(at)
+            return order
+
+        refunded = cancelled("ord-refunded", NOON, payment_method=PaymentMethod.CARD)
+        refunded.record_refund("re-1", hours(1))
+        card = PaymentMethod.CARD
+        self.given(
+            orders=[
+                cancelled("ord-c", hours(3), payment_method=card),
+                cancelled("ord-b", hours(1), payment_method=card),
+                cancelled("ord-a", hours(1), payment_method=card),
+                cancelled("ord-jazz", hours(2), payment_method=card, organization_id=OTHER_ORG),
+                refunded,
+                cancelled("ord-account", NOON),
+                an_order("ord-live", NOON, payment_method=card),
+            ]
+        )
+        with self.uow() as uow:
+
+            def ids(limit: int) -> list[str]:
+                return [o.id for o in uow.orders.refunds_due(limit)]
+
+            assert ids(10) == ["ord-a", "ord-b", "ord-jazz", "ord-c"]
+            assert ids(2) == ["ord-a", "ord-b"]
+            assert ids(0) == []
 
     def test_tickets_of_an_order_and_of_a_holder_by_id(self) -> None:
         self.given(

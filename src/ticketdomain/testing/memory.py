@@ -329,6 +329,10 @@ class _Orders(_Repo[Order]):
             if o.on_account and o.state is OrderState.CONFIRMED and o.invoice_id is None
         ]
 
+    def refunds_due(self, limit: int) -> list[Order]:
+        due = self._select(lambda o: o.refund_due is not None)
+        return sorted(due, key=lambda o: (o.cancelled_at or o.placed_at, o.id))[: max(limit, 0)]
+
 
 def _barcodes(ticket: Ticket) -> set[str]:
     return {b for b in (ticket.barcode, *ticket.revoked_barcodes) if b is not None}

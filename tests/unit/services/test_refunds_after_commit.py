@@ -18,6 +18,8 @@ from ticketdomain import (
     OrderState,
     PaymentMethod,
     PlaceOrder,
+    ProcessDueExpiries,
+    RefundState,
     TicketState,
     ViewOrder,
 )
@@ -137,12 +139,26 @@ def test_a_refund_failing_after_the_commit_leaves_the_cancellation_and_is_retrie
     monkeypatch.setattr(w.payments, "refund", lost_answer)
     second = w.domain.accounts.cancel_order(CancelOrder(agency.operator, order_id))
     assert second.refund_pending and second.tickets_cancelled == ()
+    # the maintenance job retries it too, and reports it still due
+    processed = w.domain.sales.process_due_expiries(ProcessDueExpiries(agency.operator))
+    assert (processed.refunds_settled, processed.refunds_pending) == ((), (order_id,))
+    view = w.domain.sales.view_order(ViewOrder(agency.alice, order_id))
+    assert view.refund is not None
+    assert (view.refund.state, view.refund.amount) == (RefundState.DUE, chf("130.00"))
 
     monkeypatch.setattr(w.payments, "refund", refund)
     third = w.domain.accounts.cancel_order(CancelOrder(agency.operator, order_id))
     again = w.domain.accounts.cancel_order(CancelOrder(agency.operator, order_id))
     assert third.refund_reference is not None and not third.refund_pending
     assert again.refund_reference == third.refund_reference
+    view = w.domain.sales.view_order(ViewOrder(agency.alice, order_id))
+    assert view.refund is not None
+    assert (view.refund.state, view.refund.reference) == (
+        RefundState.REFUNDED,
+        third.refund_reference,
+    )
+    processed = w.domain.sales.process_due_expiries(ProcessDueExpiries(agency.operator))
+    assert (processed.refunds_settled, processed.refunds_pending) == ((), ())
     # every attempt under one key: the card got its money back once
     assert set(attempts) == {f"cancel-{order_id}"}
     assert [r.amount for r in w.payments.refunds] == [chf("130.00")]
