@@ -1,7 +1,20 @@
-"""Time the main agency operations on each storage, as ratios against a floor measured in the same
-run (an empty committed unit of work on the same storage), so numbers compare across machines.
+"""The benchmarks of ``make bench``.
 
-    python -m bench [--orders N] [--tickets N N...]
+    python -m bench [--quick | --tiny] [--growth N] [--no-postgresql] [--json PATH]
+
+prints issue 10's table (``bench/hot_paths.py``): placing an order, scanning a ticket and the
+corporate dashboard, the library beside hand-written SQLAlchemy Core doing the same rows' work
+(``bench/floor.py``), on SQLite as shipped and on PostgreSQL (``TICKETDOMAIN_TEST_PG_URL``, by
+default the local server; in a schema of its own, dropped afterwards). ``--quick`` takes
+smaller rounds and a 10,000-ticket dashboard, ``--tiny`` the least that still runs everything
+(the smoke test's); ``--growth N`` times an order with 1,000 and with N stored orders (by
+default 100,000 without ``--quick``), and the full run times a 10,000-row import on SQLite
+(2,000 with ``--quick``).
+
+    python -m bench --legacy [--orders N] [--tickets N N...]
+
+times the main agency operations on each storage as ratios against an empty committed unit of
+work on the same storage, so numbers compare across machines.
 
 ``--orders N`` places N one-ticket orders on the holding account, one after the other, on a
 performance large enough for all of them, and reports the median of the first and of the last
@@ -30,6 +43,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from bench.dashboard import bench_dashboard
+from bench.hot_paths import run, settings_for
 from support.agency import Agency, set_up_agency
 from ticketdomain import (
     CreatePerformance,
@@ -122,6 +136,21 @@ def bench(name: str, storage: Storage, orders: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="ticketdomain benchmarks")
+    parser.add_argument("--quick", action="store_true", help="smaller rounds and dashboard")
+    parser.add_argument("--tiny", action="store_true", help="the least that runs everything")
+    parser.add_argument(
+        "--growth",
+        type=int,
+        metavar="N",
+        help="time an order with 1,000 and N orders stored (default 100000; 0 or --quick: none)",
+    )
+    parser.add_argument(
+        "--no-postgresql", action="store_true", help="SQLite only, even if PostgreSQL answers"
+    )
+    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
+    parser.add_argument(
+        "--legacy", action="store_true", help="ratios to an empty unit of work (below)"
+    )
     parser.add_argument(
         "--orders", type=int, default=90, help="orders placed on the holding account (default 90)"
     )
@@ -133,6 +162,15 @@ def main() -> None:
         help="tickets of the works council whose dashboard is timed (default 100 5000)",
     )
     args = parser.parse_args()
+    if not args.legacy:
+        if args.growth is not None and 0 < args.growth < 1000:
+            parser.error("--growth: at least 1000 orders (0: none)")
+        rows = run(
+            settings_for(args.quick, args.tiny, args.growth, not args.no_postgresql), args.json
+        )
+        if not all(row.same_rows is not False for row in rows):
+            sys.exit("The floor and the library did not write the same rows.")
+        return
     if any(size < 10 for size in args.tickets):
         parser.error("--tickets: at least 10 tickets")
     bench("in-memory", InMemoryStorage(), args.orders)
