@@ -573,7 +573,7 @@ def dashboard(storage: SqlAlchemyStorage, name: str, settings: Settings) -> Row:
         library_statements,
         same,
         found,
-        "the floor is the library's own GROUP BY, alone",
+        "the floor is the best GROUP BY on the custody index, alone",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -9,21 +10,31 @@ from decimal import Decimal
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import (
+    Boolean,
     CursorResult,
     Executable,
+    Integer,
+    Select,
     Table,
     and_,
+    bindparam,
+    cast,
     delete,
     func,
     insert,
+    literal,
+    null,
     or_,
     select,
+    true,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
+from ticketdomain.core.access import ScannedTicket
 from ticketdomain.core.accounts import EntryKind, HoldingAccount, LedgerEntry, OpenInvoice
 from ticketdomain.core.catalog import (
     Activity,
@@ -57,7 +68,7 @@ from ticketdomain.core.invoices import (
 )
 from ticketdomain.core.mail import Attachment, MailMessage, OutboxState
 from ticketdomain.core.money import Money, VatRate
-from ticketdomain.core.quotas import Quota
+from ticketdomain.core.quotas import PlacesOut, Quota
 from ticketdomain.core.sales import (
     LineRequest,
     Option,
@@ -83,13 +94,15 @@ from ticketdomain.core.setup import (
     SalesPoint,
     SalesPointPolicy,
 )
-from ticketdomain.ports.storage import OutboxItem
+from ticketdomain.ports.storage import OutboxItem, SessionContext
 from ticketdomain_sqlalchemy import _schema as s
 from ticketdomain_sqlalchemy._errors import translated
 
 T = TypeVar("T")
 Values = dict[str, Any]
 Rows = Sequence[RowMapping]
+#: child rows per parent id (from ``Db.children`` or taken apart from a wider read)
+_Children = Mapping[str, Sequence[Mapping[Any, Any]]]
 Result = CursorResult[*tuple[Any, ...]]
 
 # Parent ids per IN (...) list when loading children: far below every database's bind limit.
@@ -139,11 +152,11 @@ class Db:
 # --- conversions ----------------------------------------------------------------------------
 
 
-def _money(row: RowMapping, name: str) -> Money:
+def _money(row: Mapping[Any, Any], name: str) -> Money:
     return Money(row[f"{name}_amount"], row[f"{name}_currency"])
 
 
-def _money_or_none(row: RowMapping, name: str) -> Money | None:
+def _money_or_none(row: Mapping[Any, Any], name: str) -> Money | None:
     return None if row[f"{name}_amount"] is None else _money(row, name)
 
 
@@ -192,6 +205,20 @@ def _in(column: Any, ids: Collection[str]) -> Any:
     return column.in_(sorted(ids))
 
 
+def _labelled(table: Any, prefix: str) -> list[Any]:
+    """Every column of ``table`` labelled ``prefix`` + its name, to read several tables' rows
+    from one statement (``_part`` takes them apart)."""
+    return [column.label(f"{prefix}{column.name}") for column in table.c]
+
+
+def _part(row: Mapping[Any, Any], prefix: str, key: str = "id") -> Rows:
+    """The one row of a table read with ``_labelled(table, prefix)``, as its own columns;
+    no row when its ``key`` is NULL (an outer join that found nothing)."""
+    values = {name[len(prefix) :]: value for name, value in row.items() if name.startswith(prefix)}
+    # The conversions only index rows by column name: a plain mapping does.
+    return typing.cast(Rows, [values] if values.get(key) is not None else [])
+
+
 # --- base classes ---------------------------------------------------------------------------
 
 
@@ -230,6 +257,19 @@ class _Store(Generic[T]):
 
     def get(self, id: str) -> T | None:
         return self._fetch_one(select(self.table).where(self.table.c[self.key] == id))
+
+    def get_many(self, ids: Collection[str]) -> list[T]:
+        """The stored items among ``ids``, ordered by id: one read per 500 ids."""
+        column = self.table.c[self.key]
+        wanted = sorted(set(ids))
+        found: list[T] = []
+        for start in range(0, len(wanted), _CHUNK):
+            found += self._fetch(
+                select(self.table)
+                .where(column.in_(wanted[start : start + _CHUNK]))
+                .order_by(column)
+            )
+        return found
 
 
 class _Repo(_Store[T]):
@@ -373,6 +413,16 @@ class SalesPoints(_Repo[SalesPoint]):
         functions, methods, modes, structures = (
             self._db.children(table, "sales_point_id", ids) for table in self._sets
         )
+        return self._assemble(rows, functions, methods, modes, structures)
+
+    @staticmethod
+    def _assemble(
+        rows: Rows,
+        functions: _Children,
+        methods: _Children,
+        modes: _Children,
+        structures: _Children,
+    ) -> list[SalesPoint]:
         return [
             SalesPoint(
                 id=r["id"],
@@ -405,6 +455,21 @@ class SalesPoints(_Repo[SalesPoint]):
 # --- contacts -------------------------------------------------------------------------------
 
 
+def _family() -> Select[Any]:
+    """A structure, its ancestors and every structure below it: two recursive walks in one
+    read (``UNION`` drops a row seen twice, so a cycle, which set-up never makes, ends)."""
+    t = s.structures
+    start: Any = bindparam("structure_id")
+    up = select(t.c.id, t.c.parent_id).where(t.c.id == start).cte("up", recursive=True)
+    up = up.union(select(t.c.id, t.c.parent_id).select_from(t.join(up, t.c.id == up.c.parent_id)))
+    down = select(t.c.id).where(t.c.id == start).cte("down", recursive=True)
+    down = down.union(select(t.c.id).select_from(t.join(down, t.c.parent_id == down.c.id)))
+    return select(t).where(t.c.id.in_(select(up.c.id).union(select(down.c.id)))).order_by(t.c.id)
+
+
+_FAMILY = _family()
+
+
 class Structures(_Repo[Structure]):
     table = s.structures
 
@@ -424,6 +489,10 @@ class Structures(_Repo[Structure]):
         return self._fetch(
             select(t).where(t.c.parent_id == structure_id).order_by(t.c.name, t.c.id)
         )
+
+    def family(self, structure_id: str) -> list[Structure]:
+        rows = self._db.execute(_FAMILY, {"structure_id": structure_id}).mappings().all()
+        return self._build(rows)
 
 
 class Individuals(_Repo[Individual]):
@@ -534,6 +603,66 @@ class Performances(_Repo[Performance]):
             select(t).where(t.c.organization_id == organization_id).order_by(t.c.starts_at, t.c.id)
         )
 
+    def get_for_update_with_quotas(
+        self, performance_id: str
+    ) -> tuple[Performance, list[Quota]] | None:
+        rows = self._db.execute(_WITH_QUOTAS, {"id": performance_id}).mappings().all()
+        if not rows:
+            return None
+        (performance,) = self._build(_part(rows[0], "pe_"))
+        quotas = Quotas(self._db)._build([part for row in rows for part in _part(row, "qu_")])
+        return performance, quotas
+
+    def places_out(self, performance_id: str, now: datetime) -> list[PlacesOut]:
+        found = self._db.execute(_PLACES_OUT, {"performance": performance_id, "now": now})
+        return [PlacesOut(r.sales_point_id, r.channel_id, int(r.places)) for r in found]
+
+
+def _with_quotas() -> Executable:
+    performances, quotas = s.performances, s.quotas
+    return (
+        select(*_labelled(performances, "pe_"), *_labelled(quotas, "qu_"))
+        .select_from(performances.outerjoin(quotas, quotas.c.performance_id == performances.c.id))
+        .where(performances.c.id == bindparam("id"))
+        .order_by(quotas.c.id)
+        # Only the performance: PostgreSQL locks no row of an outer join's nullable side.
+        .with_for_update(of=performances)
+    )
+
+
+def _places_out() -> Executable:
+    tickets, lines, reservations = s.tickets, s.reservation_lines, s.reservations
+    points = s.sales_points
+    performance: Any = bindparam("performance")
+    sold = (
+        select(tickets.c.sales_point_id, func.count().label("places"))
+        .where(
+            tickets.c.performance_id == performance,
+            tickets.c.state != TicketState.CANCELLED.value,
+        )
+        .group_by(tickets.c.sales_point_id)
+    )
+    held = (
+        select(reservations.c.sales_point_id, func.sum(lines.c.quantity).label("places"))
+        .select_from(lines.join(reservations, lines.c.reservation_id == reservations.c.id))
+        .where(
+            lines.c.performance_id == performance,
+            reservations.c.state == ReservationState.HELD.value,
+            reservations.c.deadline > bindparam("now", type_=s.UtcDateTime()),
+        )
+        .group_by(reservations.c.sales_point_id)
+    )
+    out = union_all(sold, held).subquery()
+    return (
+        select(out.c.sales_point_id, points.c.channel_id, func.sum(out.c.places).label("places"))
+        .join(points, points.c.id == out.c.sales_point_id)
+        .group_by(out.c.sales_point_id, points.c.channel_id)
+    )
+
+
+_WITH_QUOTAS = _with_quotas()
+_PLACES_OUT = _places_out()
+
 
 class Products(_Repo[Product]):
     table = s.products
@@ -592,6 +721,20 @@ class Tariffs(_Repo[Tariff]):
         t = self.table
         return self._fetch(select(t).where(t.c.product_id == product_id).order_by(t.c.id))
 
+    def get_with_product(self, id: str) -> tuple[Tariff, Product | None] | None:
+        tariffs, products = self.table, s.products
+        statement = (
+            select(*_labelled(tariffs, "ta_"), *_labelled(products, "pr_"))
+            .select_from(tariffs.outerjoin(products, products.c.id == tariffs.c.product_id))
+            .where(tariffs.c.id == id)
+        )
+        row = self._db.execute(statement).mappings().first()
+        if row is None:
+            return None
+        (tariff,) = self._build(_part(row, "ta_"))
+        found = Products(self._db)._build(_part(row, "pr_"))
+        return tariff, found[0] if found else None
+
 
 class Profiles(_Repo[CatalogProfile]):
     table = s.profiles
@@ -649,8 +792,19 @@ class Profiles(_Repo[CatalogProfile]):
         ids = _ids(rows)
         activities = self._db.children(s.profile_activities, "profile_id", ids)
         products = self._db.children(s.profile_products, "profile_id", ids, "position")
-        tariffs: dict[tuple[str, int], set[str]] = defaultdict(set)
         offered = self._db.children(s.profile_product_tariffs, "profile_id", ids)
+        return self._assemble(rows, activities, products, offered)
+
+    @staticmethod
+    def _assemble(
+        rows: Rows,
+        activities: _Children,
+        products: _Children,
+        offered: _Children,
+    ) -> list[CatalogProfile]:
+        """Profiles from their rows and their children's, grouped by profile id (products in
+        position order)."""
+        tariffs: dict[tuple[str, int], set[str]] = defaultdict(set)
         for t in (t for rows_of_profile in offered.values() for t in rows_of_profile):
             tariffs[(t["profile_id"], t["position"])].add(t["tariff_id"])
         return [
@@ -1027,9 +1181,123 @@ def _barcode_rows(ticket: Ticket) -> dict[str, tuple[bool, int]]:
     return rows
 
 
+def _ticket(r: RowMapping, issued: Sequence[Mapping[Any, Any]]) -> Ticket:
+    """A ticket from its row and its barcodes' rows in issue order."""
+    live = [b["value"] for b in issued if not b["revoked"]]
+    return Ticket(
+        id=r["id"],
+        organization_id=r["organization_id"],
+        order_id=r["order_id"],
+        order_line_id=r["order_line_id"],
+        sales_point_id=r["sales_point_id"],
+        performance_id=r["performance_id"],
+        product_id=r["product_id"],
+        tariff_id=r["tariff_id"],
+        structure_id=r["structure_id"],
+        stock_structure_id=r["stock_structure_id"],
+        barcode=live[0] if live else None,
+        state=TicketState(r["state"]),
+        holder_id=r["holder_id"],
+        revoked_barcodes=tuple(b["value"] for b in issued if b["revoked"]),
+        beneficiary=r["beneficiary"],
+        controlled_at=r["controlled_at"],
+        controlled_gate=r["controlled_gate"],
+        version=r["version"],
+    )
+
+
+def _scan_statement() -> Executable:
+    """The ticket holding or once holding a barcode, one row per barcode it was given, with
+    what a gate needs beside it; built once, as a gate runs it on every scan."""
+    t, o, sp, p = s.tickets, s.orders, s.sales_points, s.products
+    scanned, issued = s.barcodes.alias("scanned"), s.barcodes.alias("issued")
+    return (
+        select(
+            t,
+            issued.c.value.label("issued_value"),
+            issued.c.revoked.label("issued_revoked"),
+            issued.c.position.label("issued_position"),
+            p.c.name.label("product_name"),
+            sp.c.admit_before_settlement,
+            o.c.payment_method.label("order_payment_method"),
+            o.c.invoice_id.label("order_invoice_id"),
+        )
+        .select_from(scanned)
+        .join(t, t.c.id == scanned.c.ticket_id)
+        # One row per barcode the ticket was ever given, in issue order.
+        .join(issued, issued.c.ticket_id == t.c.id)
+        .join(o, o.c.id == t.c.order_id)
+        .join(sp, sp.c.id == t.c.sales_point_id)
+        .join(p, p.c.id == t.c.product_id)
+        .where(scanned.c.value == bindparam("barcode"))
+        .order_by(issued.c.position)
+        .with_for_update(of=t)
+    )
+
+
+_SCAN = _scan_statement()
+
+
+def _ticket_update() -> Executable:
+    """A ticket written back, version-checked; built once, as every scan and distribution
+    writes tickets (``w_`` bind names: a column's own name is SQLAlchemy's in ``values``)."""
+    t = s.tickets
+    return (
+        update(t)
+        .where(t.c.id == bindparam("w_key"), t.c.version == bindparam("w_expected"))
+        .values({c.name: bindparam(f"w_{c.name}", type_=c.type) for c in t.c if c.name != "id"})
+    )
+
+
+_TICKET_UPDATE = _ticket_update()
+
+
+def _custody_counts() -> tuple[Select[Any], Select[Any]]:
+    """The dashboard's aggregate, built once: tickets of an organization held by the given
+    structures, counted per stock structure, state, performance, product and buyer, with how
+    many have a holder (counted rather than grouped by, so that the groups follow
+    ``ix_td_tickets_custody``: the count reads that index alone, in its order, no sort).
+
+    SQLite walks the index once per structure of the ``IN`` list, in order. PostgreSQL 15 does
+    not take the rows of ``= ANY(...)`` as ordered and would hash every ticket: one ordered
+    index scan per structure (``JOIN LATERAL`` over the ids) aggregates as it reads instead.
+    """
+    t = s.tickets
+    keys = (
+        t.c.stock_structure_id,
+        t.c.state,
+        t.c.performance_id,
+        t.c.product_id,
+        t.c.structure_id,
+    )
+    counts = (func.count().label("n"), func.count(t.c.holder_id).label("assigned"))
+    organization = t.c.organization_id == bindparam("organization_id")
+    listed = t.c.stock_structure_id.in_(bindparam("structure_ids", expanding=True))
+    in_list = select(*keys, *counts).where(organization, listed).group_by(*keys)
+    ids = bindparam("structure_ids", type_=postgresql.ARRAY(t.c.stock_structure_id.type))
+    wanted = func.unnest(ids).table_valued("id").render_derived("wanted")
+    each = (
+        select(*keys, *counts)
+        .where(organization, t.c.stock_structure_id == wanted.c.id)
+        .group_by(*keys)
+        .lateral("counts")
+    )
+    return in_list, select(each).select_from(wanted).join(each, true())
+
+
+_CUSTODY_COUNTS, _CUSTODY_COUNTS_POSTGRESQL = _custody_counts()
+
+
 class Tickets(_Repo[Ticket]):
     table = s.tickets
     versioned = True
+
+    def __init__(self, db: Db) -> None:
+        super().__init__(db)
+        # The barcode rows of each ticket as this unit of work last read or wrote them, with
+        # the ticket's version then: writing back a ticket at that version (the version check
+        # proves nobody changed it since) needs no read of its barcodes.
+        self._known: dict[str, tuple[int, dict[str, tuple[bool, int]]]] = {}
 
     def _values(self, item: Ticket) -> Values:
         return {
@@ -1051,6 +1319,21 @@ class Tickets(_Repo[Ticket]):
             "version": item.version,
         }
 
+    def update(self, item: Ticket) -> None:
+        # As ``_Repo.update``, with the statement built once.
+        values = {f"w_{name}": value for name, value in self._values(item).items()}
+        version = item.version
+        values.update(w_key=values.pop("w_id"), w_expected=version, w_version=version + 1)
+        if self._db.execute(_TICKET_UPDATE, values).rowcount != 1:
+            raise ConcurrencyError(
+                f"td_tickets {item.id} was changed by another unit of work or does not exist.",
+                table=self.table.name,
+                id=item.id,
+                version=version,
+            )
+        self._replace_children(item)
+        item.version = version + 1
+
     def _add_children(self, items: Sequence[Ticket]) -> None:
         self._db.insert(
             s.barcodes,
@@ -1064,10 +1347,14 @@ class Tickets(_Repo[Ticket]):
     def _replace_children(self, item: Ticket) -> None:
         b = s.barcodes
         wanted = _barcode_rows(item)
-        stored = {
-            row["value"]: (row["revoked"], row["position"])
-            for row in self._db.execute(select(b).where(b.c.ticket_id == item.id)).mappings()
-        }
+        known = self._known.get(item.id)
+        if known is not None and known[0] == item.version:
+            stored = known[1]
+        else:
+            stored = {
+                row["value"]: (row["revoked"], row["position"])
+                for row in self._db.execute(select(b).where(b.c.ticket_id == item.id)).mappings()
+            }
         gone = [value for value in stored if value not in wanted]
         if gone:
             self._db.execute(delete(b).where(b.c.ticket_id == item.id, b.c.value.in_(gone)))
@@ -1089,36 +1376,20 @@ class Tickets(_Repo[Ticket]):
                 if value not in stored
             ],
         )
+        # ``update`` calls this before it sets the version it wrote on ``item``.
+        self._known[item.id] = (item.version + 1, wanted)
 
     def _build(self, rows: Rows) -> list[Ticket]:
         barcodes = self._db.children(s.barcodes, "ticket_id", _ids(rows), "position")
-        tickets = []
         for r in rows:
-            issued = barcodes[r["id"]]
-            live = [b["value"] for b in issued if not b["revoked"]]
-            tickets.append(
-                Ticket(
-                    id=r["id"],
-                    organization_id=r["organization_id"],
-                    order_id=r["order_id"],
-                    order_line_id=r["order_line_id"],
-                    sales_point_id=r["sales_point_id"],
-                    performance_id=r["performance_id"],
-                    product_id=r["product_id"],
-                    tariff_id=r["tariff_id"],
-                    structure_id=r["structure_id"],
-                    stock_structure_id=r["stock_structure_id"],
-                    barcode=live[0] if live else None,
-                    state=TicketState(r["state"]),
-                    holder_id=r["holder_id"],
-                    revoked_barcodes=tuple(b["value"] for b in issued if b["revoked"]),
-                    beneficiary=r["beneficiary"],
-                    controlled_at=r["controlled_at"],
-                    controlled_gate=r["controlled_gate"],
-                    version=r["version"],
-                )
-            )
-        return tickets
+            self._remember(r, barcodes[r["id"]])
+        return [_ticket(r, barcodes[r["id"]]) for r in rows]
+
+    def _remember(self, row: RowMapping, issued: Sequence[Mapping[Any, Any]]) -> None:
+        self._known[row["id"]] = (
+            row["version"],
+            {b["value"]: (b["revoked"], b["position"]) for b in issued},
+        )
 
     def add_many(self, tickets: Sequence[Ticket]) -> None:
         self._insert(list(tickets))
@@ -1147,6 +1418,28 @@ class Tickets(_Repo[Ticket]):
         t, b = self.table, s.barcodes
         owner = select(b.c.ticket_id).where(b.c.value == barcode).scalar_subquery()
         return self._fetch_one(select(t).where(t.c.id == owner))
+
+    def for_scan(self, barcode: str) -> ScannedTicket | None:
+        rows = self._db.execute(_SCAN, {"barcode": barcode}).mappings().all()
+        if not rows:
+            return None
+        first = rows[0]
+        issued = [
+            {
+                "value": r["issued_value"],
+                "revoked": r["issued_revoked"],
+                "position": r["issued_position"],
+            }
+            for r in rows
+        ]
+        self._remember(first, issued)
+        return ScannedTicket(
+            _ticket(first, issued),
+            first["product_name"],
+            first["admit_before_settlement"],
+            PaymentMethod(first["order_payment_method"]) is PaymentMethod.HOLDING_ACCOUNT,
+            first["order_invoice_id"],
+        )
 
     def for_holder(self, individual_id: str) -> list[Ticket]:
         t = self.table
@@ -1204,36 +1497,34 @@ class Tickets(_Repo[Ticket]):
     def custody_counts(
         self, organization_id: str, stock_structure_ids: Collection[str]
     ) -> list[CustodyCount]:
-        t = self.table
-        assigned = t.c.holder_id.is_not(None)
-        keys = (
-            t.c.structure_id,
-            t.c.stock_structure_id,
-            t.c.performance_id,
-            t.c.product_id,
-            t.c.state,
-            assigned,
-        )
+        if not stock_structure_ids:
+            return []
         statement = (
-            select(*keys, func.count().label("n"))
-            .where(
-                t.c.organization_id == organization_id,
-                _in(t.c.stock_structure_id, stock_structure_ids),
-            )
-            .group_by(*keys)
+            _CUSTODY_COUNTS_POSTGRESQL if self._db.dialect_name == "postgresql" else _CUSTODY_COUNTS
         )
-        return [
-            CustodyCount(
-                buyer_structure_id=row[0],
-                stock_structure_id=row[1],
-                performance_id=row[2],
-                product_id=row[3],
-                state=TicketState(row[4]),
-                assigned=bool(row[5]),
-                count=int(row[6]),
-            )
-            for row in self._db.execute(statement)
-        ]
+        parameters = {
+            "organization_id": organization_id,
+            "structure_ids": sorted(set(stock_structure_ids)),
+        }
+        found: list[CustodyCount] = []
+        for stock, state, performance_id, product_id, buyer, n, assigned in self._db.execute(
+            statement, parameters
+        ):
+            # One row per custody: the tickets with a holder and those without.
+            for is_assigned, count in ((True, assigned), (False, n - assigned)):
+                if count:
+                    found.append(
+                        CustodyCount(
+                            buyer_structure_id=buyer,
+                            stock_structure_id=stock,
+                            performance_id=performance_id,
+                            product_id=product_id,
+                            state=TicketState(state),
+                            assigned=is_assigned,
+                            count=int(count),
+                        )
+                    )
+        return found
 
     def holder_counts(
         self, organization_id: str, performance_id: str | None = None
@@ -1316,16 +1607,65 @@ class Accounts(_Repo[HoldingAccount]):
         self._append_entries(items)
         self._open_invoices(items)
 
+    def __init__(self, db: Db) -> None:
+        super().__init__(db)
+        #: the open invoices of each account as loaded, by the version loaded: an update
+        #: writes only the ones that changed (a charge changes none)
+        self._loaded: dict[str, tuple[int, dict[str, OpenInvoice]]] = {}
+
     def _replace_children(self, item: HoldingAccount) -> None:
         opened = s.open_invoices
         self._append_entries([item])
-        self._db.execute(delete(opened).where(opened.c.account_id == item.id))
-        self._open_invoices([item])
+        now = {o.invoice_id: o for o in item.open_invoices}
+        version, before = self._loaded.get(item.id, (None, None))
+        if before is None or version != item.version:
+            # Not loaded in this unit of work at this version: rewrite them all.
+            self._db.execute(delete(opened).where(opened.c.account_id == item.id))
+            written = list(now.values())
+        else:
+            gone = [id for id, o in before.items() if now.get(id) != o]
+            if gone:
+                self._db.execute(
+                    delete(opened).where(
+                        opened.c.account_id == item.id, _in(opened.c.invoice_id, gone)
+                    )
+                )
+            written = [o for id, o in now.items() if before.get(id) != o]
+        self._insert_open(item.id, written)
+        # The version the row now has (``update`` raises it after this).
+        self._loaded[item.id] = (item.version + 1, now)
+
+    def _insert_open(self, account_id: str, items: Sequence[OpenInvoice]) -> None:
+        self._db.insert(
+            s.open_invoices,
+            [
+                {
+                    "account_id": account_id,
+                    "invoice_id": o.invoice_id,
+                    "number": o.number,
+                    **_money_values("remaining", o.remaining),
+                }
+                for o in items
+            ],
+        )
 
     def _build(self, rows: Rows) -> list[HoldingAccount]:
         opened = self._db.children(
             s.open_invoices, "account_id", _ids(rows), "number", "invoice_id"
         )
+        return self._assemble(rows, opened)
+
+    def _assemble(self, rows: Rows, opened: _Children) -> list[HoldingAccount]:
+        accounts = self._assembled(rows, opened)
+        for account in accounts:
+            self._loaded[account.id] = (
+                account.version,
+                {o.invoice_id: o for o in account.open_invoices},
+            )
+        return accounts
+
+    @staticmethod
+    def _assembled(rows: Rows, opened: _Children) -> list[HoldingAccount]:
         return [
             HoldingAccount(
                 id=r["id"],
@@ -1373,12 +1713,37 @@ class Accounts(_Repo[HoldingAccount]):
     def for_structure_for_update(
         self, organization_id: str, structure_id: str
     ) -> HoldingAccount | None:
-        t = self.table
-        return self._fetch_one(
-            select(t)
-            .where(t.c.organization_id == organization_id, t.c.structure_id == structure_id)
-            .with_for_update()
+        # One read: the account locked, with its open invoices (an outer join).
+        rows = (
+            self._db.execute(
+                _ACCOUNT_LOCKED, {"organization": organization_id, "structure": structure_id}
+            )
+            .mappings()
+            .all()
         )
+        if not rows:
+            return None
+        account = _part(rows[0], "ac_")
+        opened = [o for row in rows for o in _part(row, "oi_", key="invoice_id")]
+        (found,) = self._assemble(account, {account[0]["id"]: opened})
+        return found
+
+
+def _account_locked() -> Executable:
+    accounts, opened = s.accounts, s.open_invoices
+    return (
+        select(*_labelled(accounts, "ac_"), *_labelled(opened, "oi_"))
+        .select_from(accounts.outerjoin(opened, opened.c.account_id == accounts.c.id))
+        .where(
+            accounts.c.organization_id == bindparam("organization"),
+            accounts.c.structure_id == bindparam("structure"),
+        )
+        .order_by(opened.c.number, opened.c.invoice_id)
+        .with_for_update(of=accounts)
+    )
+
+
+_ACCOUNT_LOCKED = _account_locked()
 
 
 class Invoices(_Store[Invoice]):
@@ -1808,6 +2173,23 @@ class Operators(_Repo[Operator]):
         return self._fetch(select(t).where(t.c.institution_id == institution_id).order_by(t.c.id))
 
 
+def _gate(r: RowMapping, performances: Sequence[RowMapping]) -> Gate:
+    return Gate(
+        id=r["id"],
+        organization_id=r["organization_id"],
+        name=r["name"],
+        performance_ids=_subset(r["all_performances"], performances, "performance_id"),
+        active=r["active"],
+    )
+
+
+_GATE = (
+    select(s.gates, s.gate_performances.c.performance_id)
+    .outerjoin(s.gate_performances, s.gate_performances.c.gate_id == s.gates.c.id)
+    .where(s.gates.c.id == bindparam("id"))
+)
+
+
 class Gates(_Repo[Gate]):
     table = s.gates
 
@@ -1836,19 +2218,17 @@ class Gates(_Repo[Gate]):
         self._add_children([item])
 
     def _build(self, rows: Rows) -> list[Gate]:
-        performances = self._db.children(s.gate_performances, "gate_id", _ids(rows))
-        return [
-            Gate(
-                id=r["id"],
-                organization_id=r["organization_id"],
-                name=r["name"],
-                performance_ids=_subset(
-                    r["all_performances"], performances[r["id"]], "performance_id"
-                ),
-                active=r["active"],
-            )
-            for r in rows
-        ]
+        # A gate of every performance has no child rows to read.
+        limited = [r["id"] for r in rows if not r["all_performances"]]
+        performances = self._db.children(s.gate_performances, "gate_id", limited)
+        return [_gate(r, performances[r["id"]]) for r in rows]
+
+    def get(self, id: str) -> Gate | None:
+        # One read, with the performances it is limited to: a gate is loaded on every scan.
+        rows = self._db.execute(_GATE, {"id": id}).mappings().all()
+        if not rows:
+            return None
+        return _gate(rows[0], [r for r in rows if r["performance_id"] is not None])
 
     def for_organization(self, organization_id: str) -> list[Gate]:
         t = self.table
@@ -1922,6 +2302,49 @@ class Sessions(_Tokens[AuthSession]):
             for r in rows
         ]
 
+    def find_with_context(self, token_digest: str) -> SessionContext | None:
+        # Two reads: the session with its individual, sales point, organization and profile
+        # (outer joins), then every set of the sales point and of the profile in one UNION.
+        row = self._db.execute(_CONTEXT, {"digest": token_digest}).mappings().first()
+        if row is None:
+            return None
+        (session,) = self._build(_part(row, "se_"))
+        point_rows, profile_rows = _part(row, "sp_"), _part(row, "pr_")
+        sets: dict[str, dict[str, list[Mapping[Any, Any]]]] = defaultdict(lambda: defaultdict(list))
+        if point_rows:
+            point_id = point_rows[0]["id"]
+            profile_id = profile_rows[0]["id"] if profile_rows else None
+            found = self._db.execute(_CONTEXT_SETS, {"point": point_id, "profile": profile_id})
+            for child in found.mappings():
+                kind, value = child["kind"], child["value"]
+                parent = point_id if kind in _POINT_SETS else str(profile_id)
+                sets[kind][parent].append(
+                    {
+                        _SET_COLUMN[kind]: value,
+                        "profile_id": profile_id,
+                        "position": child["position"],
+                        "all_tariffs": child["all_tariffs"],
+                        "min_per_order": child["min_per_order"],
+                        "max_per_order": child["max_per_order"],
+                        "sale_opens_at": child["sale_opens_at"],
+                        "sale_closes_at": child["sale_closes_at"],
+                    }
+                )
+        points = SalesPoints._assemble(point_rows, *(sets[kind] for kind in _POINT_SETS))
+        products = {
+            id: sorted(rows, key=lambda r: r["position"]) for id, rows in sets["product"].items()
+        }
+        profiles = Profiles._assemble(profile_rows, sets["activity"], products, sets["tariff"])
+        individuals = Individuals(self._db)._build(_part(row, "in_"))
+        organizations = Organizations(self._db)._build(_part(row, "or_"))
+        return SessionContext(
+            session,
+            individuals[0] if individuals else None,
+            points[0] if points else None,
+            organizations[0] if organizations else None,
+            profiles[0] if profiles else None,
+        )
+
     def _revoke(self, at: datetime, *conditions: Any) -> int:
         t = self.table
         statement = update(t).where(t.c.revoked_at.is_(None), *conditions).values(revoked_at=at)
@@ -1948,6 +2371,107 @@ class Sessions(_Tokens[AuthSession]):
             )
             for start in range(0, len(ids), _CHUNK)
         )
+
+
+def _context() -> Executable:
+    sessions, individuals, points = s.sessions, s.individuals, s.sales_points
+    profiles = s.profiles
+    chosen = profiles.alias("chosen")
+    own = (
+        select(profiles.c.id)
+        .where(profiles.c.sales_point_id == points.c.id)
+        .order_by(profiles.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    channels = (
+        select(profiles.c.id)
+        .where(
+            profiles.c.organization_id == points.c.organization_id,
+            profiles.c.channel_id == points.c.channel_id,
+        )
+        .order_by(profiles.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            *_labelled(sessions, "se_"),
+            *_labelled(individuals, "in_"),
+            *_labelled(points, "sp_"),
+            *_labelled(s.organizations, "or_"),
+            *_labelled(chosen, "pr_"),
+        )
+        .select_from(
+            sessions.outerjoin(individuals, individuals.c.id == sessions.c.actor_id)
+            .outerjoin(points, points.c.id == sessions.c.sales_point_id)
+            .outerjoin(s.organizations, s.organizations.c.id == points.c.organization_id)
+            # The sales point's own profile, else its channel's (ProfileRepository's order).
+            .outerjoin(chosen, chosen.c.id == func.coalesce(own, channels))
+        )
+        .where(sessions.c.token_digest == bindparam("digest"))
+    )
+
+
+#: the sets read with a session's context: the sales point's, then the profile's
+_POINT_SETS = ("function", "payment_method", "delivery_mode", "structure")
+_SET_COLUMN = {
+    "function": "function",
+    "payment_method": "payment_method",
+    "delivery_mode": "delivery_mode",
+    "structure": "structure_id",
+    "activity": "activity_id",
+    "product": "product_id",
+    "tariff": "tariff_id",
+}
+
+
+def _context_sets() -> Executable:
+    products = s.profile_products
+    point: Any = bindparam("point")
+    profile: Any = bindparam("profile")
+    # The profile's products come first: their columns give the UNION its types.
+    branches = [
+        select(
+            literal("product").label("kind"),
+            products.c.product_id.label("value"),
+            products.c.position,
+            products.c.all_tariffs,
+            products.c.min_per_order,
+            products.c.max_per_order,
+            products.c.sale_opens_at,
+            products.c.sale_closes_at,
+        ).where(products.c.profile_id == profile)
+    ]
+    padding = (
+        cast(null(), Boolean).label("all_tariffs"),
+        cast(null(), Integer).label("min_per_order"),
+        cast(null(), Integer).label("max_per_order"),
+        cast(null(), s.UtcDateTime()).label("sale_opens_at"),
+        cast(null(), s.UtcDateTime()).label("sale_closes_at"),
+    )
+    for kind, table, column, parent in (
+        ("function", s.sales_point_functions, "function", point),
+        ("payment_method", s.sales_point_payment_methods, "payment_method", point),
+        ("delivery_mode", s.sales_point_delivery_modes, "delivery_mode", point),
+        ("structure", s.sales_point_structures, "structure_id", point),
+        ("activity", s.profile_activities, "activity_id", profile),
+        ("tariff", s.profile_product_tariffs, "tariff_id", profile),
+    ):
+        key = table.c.sales_point_id if parent is point else table.c.profile_id
+        position = (
+            table.c.position if "position" in table.c else cast(null(), Integer).label("position")
+        )
+        branches.append(
+            select(
+                literal(kind).label("kind"), table.c[column].label("value"), position, *padding
+            ).where(key == parent)
+        )
+    return union_all(*branches)
+
+
+_CONTEXT = _context()
+_CONTEXT_SETS = _context_sets()
 
 
 class LoginLinks(_Tokens[LoginLink]):
@@ -1983,8 +2507,16 @@ class LoginLinks(_Tokens[LoginLink]):
         ]
 
 
+_API_KEY = select(s.api_keys).where(s.api_keys.c.token_digest == bindparam("digest"))
+
+
 class ApiKeys(_Tokens[ApiKey]):
     table = s.api_keys
+
+    def find_by_digest(self, token_digest: str) -> ApiKey | None:
+        # Built once: a gate's key is looked up on every scan.
+        found = self._build(self._db.execute(_API_KEY, {"digest": token_digest}).mappings().all())
+        return found[0] if found else None
 
     def _values(self, item: ApiKey) -> Values:
         return {

@@ -12,10 +12,10 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
-from ticketdomain.core.catalog import Activity
 from ticketdomain.core.identity import Credential
 from ticketdomain.core.setup import Institution, Organization, SalesChannel
 from ticketdomain.ports.storage import (
+    ActivityRepository,
     ApiKeyRepository,
     GateRepository,
     HoldingAccountRepository,
@@ -111,7 +111,7 @@ class SqlAlchemyUnitOfWork:
     sales_points: SalesPointRepository
     structures: StructureRepository
     individuals: IndividualRepository
-    activities: Repository[Activity]
+    activities: ActivityRepository
     performances: PerformanceRepository
     products: ProductRepository
     tariffs: TariffRepository

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
+from ticketdomain.core.contacts import Structure
 from ticketdomain.core.errors import CsvInvalidError, CsvTooLargeError
 from ticketdomain.core.sales import TicketState
 from ticketdomain.core.spreadsheets import spreadsheet_safe as spreadsheet_safe  # lived here
@@ -140,6 +141,57 @@ def tally(
         key = (item.performance_id, item.product_id)
         result[key] = result.get(key, Tally()) + found
     return result
+
+
+@attrs.frozen
+class Family:
+    """Structures read together (``StructureRepository.family``: a structure, its ancestors and
+    everything below it), so that a view walks the tree without reading storage again.
+
+    Walks stop at a structure not in the family, and at one already seen (a cycle, which set-up
+    never makes)."""
+
+    structures: Mapping[str, Structure]
+
+    @classmethod
+    def of(cls, structures: Iterable[Structure]) -> Family:
+        return cls({structure.id: structure for structure in structures})
+
+    def get(self, structure_id: str) -> Structure | None:
+        return self.structures.get(structure_id)
+
+    def ancestors(self, structure_id: str) -> list[str]:
+        """The parent, grandparent… of the structure, nearest first."""
+        found: list[str] = []
+        structure = self.structures.get(structure_id)
+        parent_id = structure.parent_id if structure is not None else None
+        while parent_id is not None and parent_id not in found and parent_id != structure_id:
+            found.append(parent_id)
+            parent = self.structures.get(parent_id)
+            parent_id = parent.parent_id if parent is not None else None
+        return found
+
+    def children(self, structure_id: str) -> list[Structure]:
+        """The direct sub-structures, ordered by name then id."""
+        found = [s for s in self.structures.values() if s.parent_id == structure_id]
+        return sorted(found, key=lambda s: (s.name, s.id))
+
+    def below(self, structure_id: str) -> dict[str, str]:
+        """Every structure below ``structure_id``, mapped to the direct sub-structure above it
+        (the key ``tally`` takes)."""
+        kids: dict[str, list[str]] = {}
+        for structure in self.structures.values():
+            if structure.parent_id is not None:
+                kids.setdefault(structure.parent_id, []).append(structure.id)
+        child_of: dict[str, str] = {}
+        pending = [(child, child) for child in kids.get(structure_id, [])]
+        while pending:
+            current, top = pending.pop()
+            if current in child_of or current == structure_id:
+                continue
+            child_of[current] = top
+            pending.extend((child, top) for child in kids.get(current, []))
+        return child_of
 
 
 # --- the distribution spreadsheet -----------------------------------------------------------

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from ticketdomain.core.catalog import CatalogProfile
 from ticketdomain.core.contacts import Email, Individual, PersonName
 from ticketdomain.core.errors import (
     ActorNotAllowedError,
@@ -123,6 +124,18 @@ class OperatorActor:
 
 
 @attrs.frozen
+class RelayContext:
+    """What authorizing a relay read, in its unit of work: the sales point, the relay, the
+    sales point's organization and the catalog profile that applies there (``None``: the
+    whole catalog)."""
+
+    sales_point: SalesPoint
+    relay: Individual
+    organization: Organization
+    profile: CatalogProfile | None
+
+
+@attrs.frozen
 class RelayActor:
     relay_id: str
     structure_id: str
@@ -130,9 +143,9 @@ class RelayActor:
     organization_id: str
     institution_id: str
     session_id: str | None = None
-    #: the sales point and the relay as loaded to authenticate, in the same unit of work (the
-    #: services use them rather than load them again)
-    loaded: tuple[SalesPoint, Individual] | None = attrs.field(default=None, eq=False, repr=False)
+    #: the sales point, the relay, the organization and the catalog profile as loaded to
+    #: authenticate, in the same unit of work (the services use them rather than load them again)
+    loaded: RelayContext | None = attrs.field(default=None, eq=False, repr=False)
 
     kind = ActorKind.RELAY
 

@@ -33,6 +33,10 @@ class Quota:
     def scope(self) -> str:
         return "sales_point" if self.sales_point_id is not None else "channel"
 
+    def applies(self, sales_point_id: str, channel_id: str) -> bool:
+        """Whether the quota limits a sale on the sales point (of that channel)."""
+        return self.channel_id == channel_id or self.sales_point_id == sales_point_id
+
 
 @attrs.frozen
 class QuotaLevel:
@@ -63,3 +67,38 @@ def require_places(levels: Sequence[QuotaLevel], wanted: int, performance_id: st
                 remaining=level.remaining,
                 requested=wanted,
             )
+
+
+@attrs.frozen
+class PlacesOut:
+    """The places one sales point has out on a performance: tickets sold there and not
+    cancelled, plus the places its live reservations hold."""
+
+    sales_point_id: str
+    channel_id: str
+    places: int
+
+
+def quota_levels(
+    capacity: int,
+    quotas: Sequence[Quota],
+    out: Sequence[PlacesOut],
+    sales_point_id: str,
+    channel_id: str,
+) -> list[QuotaLevel]:
+    """The nesting that applies to a sale on ``sales_point_id`` (of ``channel_id``): the
+    performance's ``capacity``, then each quota of the channel or of the sales point (in id
+    order), each with the places out in its scope, from one read of the places out per sales
+    point (``out``) rather than a count per level."""
+    levels = [QuotaLevel("performance", capacity, sum(item.places for item in out))]
+    for quota in sorted(quotas, key=lambda q: q.id):
+        if not quota.applies(sales_point_id, channel_id):
+            continue
+        if quota.channel_id == channel_id:
+            label = "channel"
+            used = sum(item.places for item in out if item.channel_id == channel_id)
+        else:
+            label = "sales point"
+            used = sum(item.places for item in out if item.sales_point_id == sales_point_id)
+        levels.append(QuotaLevel(label, quota.capacity, used))
+    return levels

@@ -22,6 +22,7 @@ from typing import Protocol, Self, TypeVar
 
 import attrs
 
+from ticketdomain.core.access import ScannedTicket
 from ticketdomain.core.accounts import HoldingAccount, LedgerEntry
 from ticketdomain.core.catalog import Activity, CatalogProfile, Performance, Product, Tariff
 from ticketdomain.core.contacts import Individual, Structure
@@ -37,7 +38,7 @@ from ticketdomain.core.identity import (
 )
 from ticketdomain.core.invoices import Invoice, InvoiceSequence
 from ticketdomain.core.mail import MailMessage, OutboxState
-from ticketdomain.core.quotas import Quota
+from ticketdomain.core.quotas import PlacesOut, Quota
 from ticketdomain.core.sales import Option, Order, Reservation, Ticket, TicketState
 from ticketdomain.core.setup import Institution, Organization, SalesChannel, SalesPoint
 
@@ -65,6 +66,11 @@ class StructureRepository(Repository[Structure], Protocol):
         """The direct sub-structures."""
         ...
 
+    def family(self, structure_id: str) -> list[Structure]:
+        """In one read: the structure, its parent, grandparent… and every structure below it
+        at any depth (none for an unknown id), ordered by id."""
+        ...
+
 
 class IndividualRepository(Repository[Individual], Protocol):
     def find_by_email(self, institution_id: str, email: str) -> Individual | None:
@@ -81,19 +87,50 @@ class SalesPointRepository(Repository[SalesPoint], Protocol):
     def ids_on_channel(self, channel_id: str) -> list[str]: ...
 
 
+class ActivityRepository(Repository[Activity], Protocol):
+    def get_many(self, ids: Collection[str]) -> list[Activity]:
+        """The stored activities among ``ids``, ordered by id (what a view names)."""
+        ...
+
+
 class PerformanceRepository(Repository[Performance], Protocol):
     def for_organization(self, organization_id: str) -> list[Performance]:
         """Ordered by start, then id."""
+        ...
+
+    def get_many(self, ids: Collection[str]) -> list[Performance]:
+        """The stored performances among ``ids``, ordered by id."""
+        ...
+
+    def get_for_update_with_quotas(
+        self, performance_id: str
+    ) -> tuple[Performance, list[Quota]] | None:
+        """The performance, locked, with its quotas (ordered by id) read in the same statement
+        but not locked: a caller locks the ones it relies on with ``quotas.get_for_update``."""
+        ...
+
+    def places_out(self, performance_id: str, now: datetime) -> list[PlacesOut]:
+        """One aggregate: per sales point with places out on the performance (one entry each,
+        in no particular order), its channel and its tickets not cancelled plus the places
+        its reservations hold (state held, deadline after ``now``)."""
         ...
 
 
 class ProductRepository(Repository[Product], Protocol):
     def for_organization(self, organization_id: str) -> list[Product]: ...
 
+    def get_many(self, ids: Collection[str]) -> list[Product]:
+        """The stored products among ``ids``, ordered by id."""
+        ...
+
 
 class TariffRepository(Repository[Tariff], Protocol):
     def for_product(self, product_id: str) -> list[Tariff]:
         """Ordered by id."""
+        ...
+
+    def get_with_product(self, id: str) -> tuple[Tariff, Product | None] | None:
+        """The tariff and its product, in one read (``None`` for an unknown tariff)."""
         ...
 
 
@@ -170,6 +207,13 @@ class TicketRepository(Repository[Ticket], Protocol):
 
     def by_barcode(self, barcode: str) -> Ticket | None:
         """The ticket that holds or once held this barcode."""
+        ...
+
+    def for_scan(self, barcode: str) -> ScannedTicket | None:
+        """The ticket that holds or once held this barcode, locked, with its product's name,
+        its sales point's admission policy and its order's payment method and invoice: what a
+        gate needs, in one read. ``None`` for an unknown barcode (or a ticket whose order, sales
+        point or product is not stored)."""
         ...
 
     def for_holder(self, individual_id: str) -> list[Ticket]:
@@ -339,9 +383,28 @@ class GateRepository(Repository[Gate], Protocol):
         ...
 
 
+@attrs.frozen
+class SessionContext:
+    """A session with the rows its actor is authorized from, read together: the individual of
+    the session's ``actor_id`` (``None`` when there is none: an operator's or a gate's session
+    has none), the session's sales point with its organization, and the catalog profile that
+    applies on that sales point (its own, else its channel's; ``None``: the whole catalog)."""
+
+    session: AuthSession
+    individual: Individual | None
+    sales_point: SalesPoint | None
+    organization: Organization | None
+    profile: CatalogProfile | None
+
+
 class SessionRepository(Repository[AuthSession], Protocol):
     def find_by_digest(self, token_digest: str) -> AuthSession | None:
         """The session whose token has this SHA-256 digest."""
+        ...
+
+    def find_with_context(self, token_digest: str) -> SessionContext | None:
+        """The session whose token has this SHA-256 digest with what authorizing its actor
+        needs, in one or two reads whatever the sales point's sets (see ``SessionContext``)."""
         ...
 
     def revoke_for_actor(
@@ -376,7 +439,7 @@ class UnitOfWork(Protocol):
     sales_points: SalesPointRepository
     structures: StructureRepository
     individuals: IndividualRepository
-    activities: Repository[Activity]
+    activities: ActivityRepository
     performances: PerformanceRepository
     products: ProductRepository
     tariffs: TariffRepository

@@ -26,6 +26,7 @@ from ticketdomain.core.identity import (
     MemberActor,
     OperatorActor,
     RelayActor,
+    RelayContext,
     Rule,
     SecurityPolicy,
     relay_may_act,
@@ -33,8 +34,8 @@ from ticketdomain.core.identity import (
     token_digest,
 )
 from ticketdomain.core.setup import Organization, SalesPoint
-from ticketdomain.ports.storage import UnitOfWork
-from ticketdomain.services._context import Adapters
+from ticketdomain.ports.storage import SessionContext, UnitOfWork
+from ticketdomain.services._context import Adapters, profile_for
 from ticketdomain.services._input import check_command
 
 A = TypeVar("A", OperatorActor, RelayActor, MemberActor, GateActor)
@@ -74,11 +75,16 @@ def resolve_actor(
             raise SessionInvalidError()
         key.check()
         return _load(uow, key.actor_kind, key.actor_id, None, None), False
-    session = uow.sessions.find_by_digest(digest)
-    if session is None:
+    # The session with its individual, sales point, organization and profile in one or two
+    # reads: a relay is authorized from them, checked again on every call.
+    context = uow.sessions.find_with_context(digest)
+    if context is None:
         raise SessionInvalidError()
+    session = context.session
     session.check(now, policy.session_idle)
-    actor = _load(uow, session.actor_kind, session.actor_id, session.sales_point_id, session.id)
+    actor = _load(
+        uow, session.actor_kind, session.actor_id, session.sales_point_id, session.id, context
+    )
     touched = now - session.last_used_at >= policy.touch_interval
     if touched:
         session.last_used_at = now
@@ -101,6 +107,7 @@ def _load(
     actor_id: str,
     sales_point_id: str | None,
     session_id: str | None,
+    context: SessionContext | None = None,
 ) -> Actor:
     if kind is ActorKind.OPERATOR:
         operator = uow.operators.get(actor_id)
@@ -112,13 +119,24 @@ def _load(
         if gate is None or not gate.active:
             raise SessionInvalidError()
         return gate.actor(session_id)
-    individual = uow.individuals.get(actor_id)
+    individual = context.individual if context else uow.individuals.get(actor_id)
     if individual is None:
         raise SessionInvalidError()
     if kind is ActorKind.MEMBER:
         return MemberActor(individual.id, individual.institution_id, session_id)
-    sales_point = relay_sales_point(uow, individual, sales_point_id)
-    if sales_point is None or individual.structure_id is None:
+    if context is not None:
+        sales_point, organization = context.sales_point, context.organization
+        profile = context.profile
+    else:
+        sales_point = uow.sales_points.get(sales_point_id) if sales_point_id else None
+        organization = uow.organizations.get(sales_point.organization_id) if sales_point else None
+        profile = profile_for(uow, sales_point) if sales_point else None
+    if (
+        sales_point is None
+        or organization is None
+        or individual.structure_id is None
+        or not relay_may_act(individual, sales_point, organization)
+    ):
         # The structure was revoked or the relay removed since the session opened.
         raise SessionInvalidError()
     return RelayActor(
@@ -128,7 +146,7 @@ def _load(
         sales_point.organization_id,
         individual.institution_id,
         session_id,
-        loaded=(sales_point, individual),
+        loaded=RelayContext(sales_point, individual, organization, profile),
     )
 
 

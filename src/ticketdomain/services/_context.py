@@ -3,7 +3,7 @@ line checks against the catalog profile, and quota levels (locked through ``_loc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -24,9 +24,10 @@ from ticketdomain.core.errors import (
     SessionInvalidError,
     TariffNotOfferedError,
 )
-from ticketdomain.core.identity import RelayActor, SecurityPolicy
+from ticketdomain.core.identity import RelayActor, RelayContext, SecurityPolicy
 from ticketdomain.core.mail import DeliveryPolicy
-from ticketdomain.core.quotas import QuotaLevel
+from ticketdomain.core.quotas import Quota, QuotaLevel
+from ticketdomain.core.quotas import quota_levels as levels_of
 from ticketdomain.core.sales import LineRequest, check_lines
 from ticketdomain.core.setup import SalesPoint
 from ticketdomain.core.timezones import format_short
@@ -65,12 +66,18 @@ def need(item: T | None, kind: str, id: str) -> T:
     return item
 
 
-def relay_rows(session: RelayActor) -> tuple[SalesPoint, Individual]:
-    """The sales point and the relay the Authenticator loaded and checked for this command, in
-    this unit of work."""
+def relay_context(session: RelayActor) -> RelayContext:
+    """What the Authenticator loaded and checked for this command, in this unit of work."""
     if session.loaded is None:
         raise SessionInvalidError()
     return session.loaded
+
+
+def relay_rows(session: RelayActor) -> tuple[SalesPoint, Individual]:
+    """The sales point and the relay the Authenticator loaded and checked for this command, in
+    this unit of work."""
+    context = relay_context(session)
+    return context.sales_point, context.relay
 
 
 def own(structure_id: str, session: RelayActor, kind: str, id: str) -> None:
@@ -102,19 +109,29 @@ def conditions_for(
 
 
 def resolve_lines(
-    uow: UnitOfWork, sales_point: SalesPoint, lines: Iterable[LineRequest], now: datetime
+    uow: UnitOfWork,
+    sales_point: SalesPoint,
+    profile: CatalogProfile | None,
+    lines: Iterable[LineRequest],
+    now: datetime,
+    performances: Mapping[str, Performance] | None = None,
 ) -> list[ResolvedLine]:
-    """Check every line against the catalog and the profile of the sales point."""
+    """Check every line against the catalog and the profile of the sales point (``profile``,
+    as ``profile_for`` finds it); ``performances`` already loaded (locked) are not read
+    again."""
     requested = check_lines(lines)
-    profile = profile_for(uow, sales_point)
+    known = dict(performances or {})
     resolved: list[ResolvedLine] = []
     per_product: dict[str, int] = {}
     for line in requested:
-        performance = need(
-            uow.performances.get(line.performance_id), "performance", line.performance_id
+        if line.performance_id not in known:
+            found = uow.performances.get(line.performance_id)
+            known[line.performance_id] = need(found, "performance", line.performance_id)
+        performance = known[line.performance_id]
+        tariff, product_found = need(
+            uow.tariffs.get_with_product(line.tariff_id), "tariff", line.tariff_id
         )
-        tariff = need(uow.tariffs.get(line.tariff_id), "tariff", line.tariff_id)
-        product = need(uow.products.get(tariff.product_id), "product", tariff.product_id)
+        product = need(product_found, "product", tariff.product_id)
         if performance.organization_id != sales_point.organization_id:
             raise NotFoundError("performance", line.performance_id)
         if tariff.organization_id != sales_point.organization_id:
@@ -145,31 +162,24 @@ def resolve_lines(
 
 
 def quota_levels(
-    uow: UnitOfWork, sales_point: SalesPoint, performance: Performance, now: datetime, lock: bool
+    uow: UnitOfWork,
+    sales_point: SalesPoint,
+    performance: Performance,
+    now: datetime,
+    quotas: Sequence[Quota] | None = None,
 ) -> list[QuotaLevel]:
     """The nesting that applies on this sales point: performance, channel quota, sales point
-    quota, each with the places it has out (sold plus live reservations). Only
-    ``Locks.places`` passes ``lock``, after locking the performance."""
-
-    def used(scope: Sequence[str] | None) -> int:
-        return uow.tickets.sold_places(performance.id, scope) + uow.reservations.held_places(
-            performance.id, scope, now
-        )
-
-    levels = [QuotaLevel("performance", performance.capacity, used(None))]
-    for quota in uow.quotas.for_performance(performance.id):
-        if quota.channel_id == sales_point.channel_id:
-            scope = uow.sales_points.ids_on_channel(sales_point.channel_id)
-            label = "channel"
-        elif quota.sales_point_id == sales_point.id:
-            scope = [sales_point.id]
-            label = "sales point"
-        else:
-            continue
-        if lock:
-            quota = need(uow.quotas.get_for_update(quota.id), "quota", quota.id)
-        levels.append(QuotaLevel(label, quota.capacity, used(scope)))
-    return levels
+    quota, each with the places it has out (sold plus live reservations), from one aggregate
+    over the performance (``core.quotas.quota_levels`` decides). ``quotas``: the
+    performance's, as ``Locks.places`` locked them (else read here, unlocked)."""
+    found = uow.quotas.for_performance(performance.id) if quotas is None else quotas
+    return levels_of(
+        performance.capacity,
+        found,
+        uow.performances.places_out(performance.id, now),
+        sales_point.id,
+        sales_point.channel_id,
+    )
 
 
 def find_or_create_contact(

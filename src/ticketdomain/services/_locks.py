@@ -21,9 +21,13 @@ import enum
 from collections.abc import Collection, Iterable
 from datetime import datetime
 
+import attrs
+
+from ticketdomain.core.access import ScannedTicket
 from ticketdomain.core.accounts import HoldingAccount
+from ticketdomain.core.catalog import Performance
 from ticketdomain.core.invoices import InvoiceSequence
-from ticketdomain.core.quotas import require_places
+from ticketdomain.core.quotas import Quota, require_places
 from ticketdomain.core.sales import (
     LineRequest,
     Option,
@@ -36,6 +40,31 @@ from ticketdomain.core.sales import (
 from ticketdomain.core.setup import SalesPoint
 from ticketdomain.ports.storage import UnitOfWork
 from ticketdomain.services._context import need, quota_levels
+
+
+@attrs.frozen
+class Places:
+    """Performances locked by ``Locks.places``, with their quotas that apply on the sales
+    point: what taking their places is decided on."""
+
+    _uow: UnitOfWork
+    sales_point: SalesPoint
+    performances: dict[str, Performance]
+    quotas: dict[str, list[Quota]]
+
+    def require(self, lines: Iterable[LineRequest], now: datetime) -> None:
+        """Refuse going over any level (``QuotaExhaustedError``); ``NotFoundError`` for an
+        unknown performance. The places out are counted now, after the locks."""
+        wanted = places_per_performance(lines)
+        for performance_id in sorted(wanted):
+            performance = need(self.performances.get(performance_id), "performance", performance_id)
+            require_places(
+                quota_levels(
+                    self._uow, self.sales_point, performance, now, self.quotas[performance_id]
+                ),
+                wanted[performance_id],
+                performance_id,
+            )
 
 
 class LockStep(enum.IntEnum):
@@ -80,21 +109,26 @@ class Locks:
 
     # --- 2. places --------------------------------------------------------------------------
 
-    def places(self, sales_point: SalesPoint, lines: Iterable[LineRequest], now: datetime) -> None:
-        """Lock the performances concerned and their quotas (by performance id) and refuse
-        going over any level (``QuotaExhaustedError``); ``NotFoundError`` for an unknown
-        performance."""
+    def places(self, sales_point: SalesPoint, lines: Iterable[LineRequest]) -> Places:
+        """Lock the performances concerned, each followed by its quotas that apply on the
+        sales point (by performance id); an unknown performance is left out (the caller's
+        line checks report it). Then ``Places.require`` decides."""
         self._take(LockStep.PLACES)
-        wanted = places_per_performance(lines)
-        for performance_id in sorted(wanted):
-            performance = need(
-                self._uow.performances.get_for_update(performance_id), "performance", performance_id
-            )
-            require_places(
-                quota_levels(self._uow, sales_point, performance, now, lock=True),
-                wanted[performance_id],
-                performance_id,
-            )
+        performances: dict[str, Performance] = {}
+        quotas: dict[str, list[Quota]] = {}
+        for performance_id in sorted(places_per_performance(lines)):
+            found = self._uow.performances.get_for_update_with_quotas(performance_id)
+            if found is None:
+                continue
+            performance, every = found
+            performances[performance_id] = performance
+            # Read with the performance, locked again (fresh) before they are relied on.
+            quotas[performance_id] = [
+                need(self._uow.quotas.get_for_update(quota.id), "quota", quota.id)
+                for quota in every
+                if quota.applies(sales_point.id, sales_point.channel_id)
+            ]
+        return Places(self._uow, sales_point, performances, quotas)
 
     # --- 3. and 4. money --------------------------------------------------------------------
 
@@ -133,6 +167,12 @@ class Locks:
     def ticket(self, ticket_id: str) -> Ticket | None:
         self._take(LockStep.TICKETS)
         return self._uow.tickets.get_for_update(ticket_id)
+
+    def scanned_ticket(self, barcode: str) -> ScannedTicket | None:
+        """The ticket holding (or once holding) ``barcode``, with what a gate needs to admit
+        it."""
+        self._take(LockStep.TICKETS)
+        return self._uow.tickets.for_scan(barcode)
 
     def tickets_in_custody(
         self,

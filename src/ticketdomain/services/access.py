@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from ticketdomain.core.access import admission
+from ticketdomain.core.access import admit
 from ticketdomain.core.errors import NotFoundError
 from ticketdomain.core.timezones import in_zone
 from ticketdomain.services import commands as c
@@ -12,7 +12,6 @@ from ticketdomain.services import results as r
 from ticketdomain.services._auth import Authenticator
 from ticketdomain.services._context import Adapters
 from ticketdomain.services._locks import Locks
-from ticketdomain.services._tickets import Labels, order_payable
 
 
 @attrs.frozen
@@ -46,21 +45,23 @@ class AccessControlService:
                 # A gate limited to some performances does not know the others.
                 raise NotFoundError("performance", command.performance_id)
             barcode = command.barcode.strip() if isinstance(command.barcode, str) else ""
-            found = uow.tickets.by_barcode(barcode) if barcode else None
-            # Lock the ticket: two gates scanning one barcode at once admit it once.
-            ticket = (
-                Locks(uow).ticket(found.id)
-                if found is not None and found.organization_id == gate.organization_id
+            # Locked: two gates scanning one barcode at once admit it once.
+            scanned = Locks(uow).scanned_ticket(barcode) if barcode else None
+            if scanned is not None and scanned.ticket.organization_id != gate.organization_id:
+                scanned = None  # another organization's ticket is unknown: nothing of it shown
+            # The buyer's holding account, read only where the sales point admits settled
+            # orders alone.
+            account = (
+                uow.accounts.for_structure(gate.organization_id, scanned.ticket.structure_id)
+                if scanned is not None and scanned.settlement_matters
                 else None
             )
-            labels = Labels(uow)
-            payable = ticket is None or order_payable(uow, labels.order(ticket.order_id))
-            rejection = admission(ticket, barcode, performance.id, payable)
+            rejection = admit(scanned, gate.organization_id, barcode, performance.id, account)
+            ticket = scanned.ticket if scanned else None
             if ticket is not None and rejection is None:
                 ticket.control(now, gate.gate)
                 uow.tickets.update(ticket)
                 uow.commit()
-            product = labels.product(ticket.product_id).name if ticket else None
         # Times at the gate read in the venue's zone, from the performance already loaded.
         zone = performance.time_zone
         controlled_at = ticket.controlled_at if ticket else None
@@ -72,7 +73,7 @@ class AccessControlService:
             gate=gate.gate,
             scanned_at=in_zone(now, zone),
             ticket_id=ticket.id if ticket else None,
-            product=product,
+            product=scanned.product if scanned else None,
             beneficiary=ticket.beneficiary if ticket else None,
             controlled_at=in_zone(controlled_at, zone) if controlled_at else None,
             controlled_gate=ticket.controlled_gate if ticket else None,

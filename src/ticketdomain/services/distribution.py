@@ -4,12 +4,14 @@ sub-structures or on paper at once, in bulk from a spreadsheet, and reclaiming t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import attrs
 
-from ticketdomain.core.catalog import check_quantity
+from ticketdomain.core.catalog import Activity, Performance, Product, check_quantity
 from ticketdomain.core.contacts import ContactRole, Email, Individual, PersonName, Structure
 from ticketdomain.core.distribution import (
+    Family,
     SheetLine,
     SheetRow,
     Tally,
@@ -41,6 +43,12 @@ from ticketdomain.services.identity import issue_link
 
 _DISTRIBUTED = (TicketState.DISTRIBUTED, TicketState.PRINTED, TicketState.CONTROLLED)
 
+_Named = TypeVar("_Named", Activity, Performance, Product)
+
+
+def _by_id(items: Sequence[_Named]) -> dict[str, _Named]:
+    return {item.id: item for item in items}
+
 
 def ancestors_of(uow: UnitOfWork, structure: Structure) -> list[str]:
     """The parent, grandparent… of a structure (a cycle, which set-up never makes, stops it)."""
@@ -51,20 +59,6 @@ def ancestors_of(uow: UnitOfWork, structure: Structure) -> list[str]:
         parent = uow.structures.get(parent_id)
         parent_id = parent.parent_id if parent is not None else None
     return found
-
-
-def below(uow: UnitOfWork, structure_id: str, children: list[Structure]) -> dict[str, str]:
-    """Every structure below ``structure_id`` (whose direct ``children`` are given), mapped to
-    the direct sub-structure above it."""
-    child_of: dict[str, str] = {}
-    pending = [(child.id, child.id) for child in children]
-    while pending:
-        current, top = pending.pop()
-        if current in child_of or current == structure_id:
-            continue
-        child_of[current] = top
-        pending.extend((child.id, top) for child in uow.structures.children(current))
-    return child_of
 
 
 @attrs.frozen
@@ -116,14 +110,30 @@ class DistributionService:
         return sub
 
     def _tallies(
-        self, uow: UnitOfWork, organization_id: str, structure: Structure
-    ) -> tuple[dict[tuple[str, str], Tally], dict[str, str]]:
-        """The structure's tallies, and the names of its direct sub-structures."""
-        children = uow.structures.children(structure.id)
-        child_of = below(uow, structure.id, children)
-        counts = uow.tickets.custody_counts(organization_id, [structure.id, *child_of])
-        tallies = tally(structure.id, ancestors_of(uow, structure), child_of, counts)
-        return tallies, {child.id: child.name for child in children}
+        self, uow: UnitOfWork, session: RelayActor, structure_id: str | None
+    ) -> tuple[Structure, dict[tuple[str, str], Tally], dict[str, str]]:
+        """The structure ``_visible`` gives, its tallies and the names of its direct
+        sub-structures: the structures in one read (the relay's own with its family), the
+        tickets in one aggregate."""
+        family = Family.of(uow.structures.family(session.structure_id))
+        own = need(family.get(session.structure_id), "structure", session.structure_id)
+        structure = own
+        if structure_id is not None and structure_id != own.id:
+            found = family.get(structure_id)
+            if (
+                found is None
+                or found.institution_id != session.institution_id
+                or own.id not in family.ancestors(found.id)
+            ):
+                # Not one of the relay's sub-structures: refused as _visible refuses it.
+                self._visible(uow, session, structure_id)
+                raise NotFoundError("structure", structure_id)
+            structure = found
+        child_of = family.below(structure.id)
+        counts = uow.tickets.custody_counts(session.organization_id, [structure.id, *child_of])
+        tallies = tally(structure.id, family.ancestors(structure.id), child_of, counts)
+        names = {child.id: child.name for child in family.children(structure.id)}
+        return structure, tallies, names
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -132,22 +142,25 @@ class DistributionService:
         (distributable)."""
         with self._auth.relay(command) as (uow, session):
             self._authorize(uow, session)
-            structure = self._visible(uow, session, command.structure_id)
-            tallies, _ = self._tallies(uow, session.organization_id, structure)
-            labels = Labels(uow)
+            structure, tallies, _ = self._tallies(uow, session, command.structure_id)
+            came_in = {key: n for key, n in tallies.items() if n.bought + n.received}
+            performances = _by_id(uow.performances.get_many({key[0] for key in came_in}))
+            products = _by_id(uow.products.get_many({key[1] for key in came_in}))
+            activities = _by_id(
+                uow.activities.get_many({p.activity_id for p in performances.values()})
+            )
             lines = []
-            for (performance_id, product_id), counts in tallies.items():
-                if counts.bought + counts.received == 0:
-                    continue
-                performance = labels.performance(performance_id)
+            for (performance_id, product_id), counts in came_in.items():
+                performance = need(performances.get(performance_id), "performance", performance_id)
+                activity_id = performance.activity_id
                 lines.append(
                     r.StockLine(
                         performance_id=performance_id,
-                        activity=labels.activity(performance.activity_id).name,
+                        activity=need(activities.get(activity_id), "activity", activity_id).name,
                         starts_at=performance.starts_at,
                         venue=performance.venue,
                         product_id=product_id,
-                        product=labels.product(product_id).name,
+                        product=need(products.get(product_id), "product", product_id).name,
                         came_in=counts.bought + counts.received,
                         in_stock=counts.in_stock,
                         time_zone=performance.time_zone,
@@ -160,20 +173,23 @@ class DistributionService:
         """Counted by one aggregate query over the tickets, never ticket by ticket."""
         with self._auth.relay(command) as (uow, session):
             self._authorize(uow, session)
-            structure = self._visible(uow, session, command.structure_id)
-            tallies, names = self._tallies(uow, session.organization_id, structure)
+            structure, tallies, names = self._tallies(uow, session, command.structure_id)
             per_product: dict[str, Tally] = {}
             for (_, product_id), counts in tallies.items():
                 per_product[product_id] = per_product.get(product_id, Tally()) + counts
-            labels = Labels(uow)
+            found = _by_id(uow.products.get_many(per_product))
+            activities = _by_id(uow.activities.get_many({p.activity_id for p in found.values()}))
             products = []
             for product_id, counts in per_product.items():
-                product = labels.product(product_id)
+                product = need(found.get(product_id), "product", product_id)
+                activity = need(
+                    activities.get(product.activity_id), "activity", product.activity_id
+                )
                 products.append(
                     r.ProductTally(
                         product_id=product_id,
                         product=product.name,
-                        activity=labels.activity(product.activity_id).name,
+                        activity=activity.name,
                         tally=_tally_view(counts, names),
                     )
                 )

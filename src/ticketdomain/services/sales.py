@@ -8,7 +8,7 @@ from datetime import datetime
 import attrs
 
 from ticketdomain.core.accounts import HoldingAccount
-from ticketdomain.core.catalog import Performance
+from ticketdomain.core.catalog import CatalogProfile, Performance
 from ticketdomain.core.documents import AcceptanceDocument
 from ticketdomain.core.errors import (
     FunctionDisabledError,
@@ -33,7 +33,13 @@ from ticketdomain.core.sales import (
     check_lines,
     reservation_deadline,
 )
-from ticketdomain.core.setup import DeliveryMode, Function, PaymentMethod, SalesPoint
+from ticketdomain.core.setup import (
+    DeliveryMode,
+    Function,
+    Organization,
+    PaymentMethod,
+    SalesPoint,
+)
 from ticketdomain.core.timezones import DEFAULT_TIME_ZONE
 from ticketdomain.ports.payment import CardPayment
 from ticketdomain.ports.storage import UnitOfWork
@@ -49,6 +55,7 @@ from ticketdomain.services._context import (
     own,
     profile_for,
     quota_levels,
+    relay_context,
     relay_rows,
     resolve_lines,
 )
@@ -63,6 +70,8 @@ class _Sale:
     """An order being placed, checked step by step before anything is written."""
 
     sales_point: SalesPoint
+    organization: Organization
+    profile: CatalogProfile | None
     structure_id: str
     institution_id: str
     placed_by: str
@@ -93,8 +102,8 @@ class SalesService:
         """What the sales point sells, with the places still available per performance."""
         now = self.adapters.clock.now()
         with self._auth.relay(command) as (uow, session):
-            sales_point, _ = relay_rows(session)
-            profile = profile_for(uow, sales_point)
+            context = relay_context(session)
+            sales_point, profile = context.sales_point, context.profile
             products = uow.products.for_organization(sales_point.organization_id)
             entries: list[r.CatalogEntry] = []
             for performance in uow.performances.for_organization(sales_point.organization_id):
@@ -114,9 +123,7 @@ class SalesService:
                         if not conditions.offers(tariff.id):
                             continue
                         if places is None:
-                            places = available(
-                                quota_levels(uow, sales_point, performance, now, lock=False)
-                            )
+                            places = available(quota_levels(uow, sales_point, performance, now))
                         entries.append(
                             r.CatalogEntry(
                                 activity_id=activity.id,
@@ -152,12 +159,14 @@ class SalesService:
         """
         with self._auth.relay(command) as (uow, session):
             lines = check_lines(command.lines)
-            sales_point, relay = relay_rows(session)
+            context = relay_context(session)
             sale = _Sale(
-                sales_point=sales_point,
+                sales_point=context.sales_point,
+                organization=context.organization,
+                profile=context.profile,
                 structure_id=session.structure_id,
                 institution_id=session.institution_id,
-                placed_by=relay.id,
+                placed_by=context.relay.id,
                 by_operator=False,
                 payment_method=command.payment_method,
                 delivery_mode=command.delivery_mode,
@@ -185,6 +194,8 @@ class SalesService:
                 raise NotFoundError("structure", command.structure_id)
             sale = _Sale(
                 sales_point=sales_point,
+                organization=organization,
+                profile=profile_for(uow, sales_point),
                 structure_id=structure.id,
                 institution_id=organization.institution_id,
                 placed_by=operator.operator_id,
@@ -223,14 +234,15 @@ class SalesService:
             if sale.document is not None
             else None
         )
-        resolved = resolve_lines(uow, sales_point, lines, now)
-        if reservation is None:
-            locks.places(sales_point, lines, now)
-        organization = need(
-            uow.organizations.get(sales_point.organization_id),
-            "organization",
-            sales_point.organization_id,
+        # Places are locked first so that the lines are checked against the performances as
+        # locked (read once); they are counted and decided after the line checks.
+        places = locks.places(sales_point, lines) if reservation is None else None
+        resolved = resolve_lines(
+            uow, sales_point, sale.profile, lines, now, places.performances if places else None
         )
+        if places is not None:
+            places.require(lines, now)
+        organization = sale.organization
         ids = self.adapters.ids
         order_id = ids.new_id("order")
         order_lines = tuple(_order_line(ids.new_id("order_line"), item) for item in resolved)
@@ -349,7 +361,7 @@ class SalesService:
             lines = check_lines(command.lines)
             sales_point, relay = relay_rows(session)
             sales_point.require(Function.OPTIONS)
-            resolved = resolve_lines(uow, sales_point, lines, now)
+            resolved = resolve_lines(uow, sales_point, relay_context(session).profile, lines, now)
             first_start = min(item.performance.start_instant for item in resolved)
             option = Option(
                 id=self.adapters.ids.new_id("option"),
@@ -379,8 +391,16 @@ class SalesService:
                 uow.sales_points.get(option.sales_point_id), "sales_point", option.sales_point_id
             )
             option.require_open("grant", now)
-            resolved = resolve_lines(uow, sales_point, option.lines, now)
-            locks.places(sales_point, option.lines, now)
+            places = locks.places(sales_point, option.lines)
+            resolved = resolve_lines(
+                uow,
+                sales_point,
+                profile_for(uow, sales_point),
+                option.lines,
+                now,
+                places.performances,
+            )
+            places.require(option.lines, now)
             reservation = self._new_reservation(
                 sales_point, option.structure_id, option.relay_id, option.lines, resolved, now
             )
@@ -413,8 +433,11 @@ class SalesService:
             lines = check_lines(command.lines)
             sales_point, relay = relay_rows(session)
             sales_point.require(Function.OPTIONS)
-            resolved = resolve_lines(uow, sales_point, lines, now)
-            Locks(uow).places(sales_point, lines, now)
+            places = Locks(uow).places(sales_point, lines)
+            resolved = resolve_lines(
+                uow, sales_point, relay_context(session).profile, lines, now, places.performances
+            )
+            places.require(lines, now)
             reservation = self._new_reservation(
                 sales_point, session.structure_id, relay.id, lines, resolved, now
             )
@@ -476,6 +499,8 @@ class SalesService:
             reservation.require_live("confirm", now)
             sale = _Sale(
                 sales_point=sales_point,
+                organization=relay_context(session).organization,
+                profile=relay_context(session).profile,
                 structure_id=session.structure_id,
                 institution_id=session.institution_id,
                 placed_by=relay.id,

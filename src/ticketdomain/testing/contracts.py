@@ -31,6 +31,7 @@ import hypothesis
 import pytest
 from hypothesis import strategies as st
 
+from ticketdomain.core.access import ScannedTicket
 from ticketdomain.core.accounts import EntryKind, HoldingAccount, LedgerEntry, OpenInvoice
 from ticketdomain.core.catalog import (
     Activity,
@@ -61,7 +62,7 @@ from ticketdomain.core.identity import (
 from ticketdomain.core.invoices import Invoice, issue_credit_note, issue_invoice
 from ticketdomain.core.mail import Attachment, MailMessage, OutboxState
 from ticketdomain.core.money import Money, VatRate
-from ticketdomain.core.quotas import Quota
+from ticketdomain.core.quotas import PlacesOut, Quota
 from ticketdomain.core.sales import (
     LineRequest,
     Option,
@@ -1124,6 +1125,51 @@ class StorageContract:
             assert [s.id for s in uow.structures.children("str-a")] == ["str-grandchild"]
             assert uow.structures.children("str-grandchild") == []
 
+    def test_family_is_the_ancestors_the_structure_and_everything_below_it(self) -> None:
+        self.given(
+            structures=[
+                a_structure("str-group", parent_id=None, name="Groupe Léman"),
+                a_structure("str-b", parent_id="str-group", name="Léman Lausanne"),
+                a_structure("str-a", parent_id="str-group", name="Léman Genève"),
+                a_structure("str-aa", parent_id="str-a", name="Léman Carouge"),
+                a_structure("str-aaa", parent_id="str-aa", name="Carouge Sport"),
+                a_structure("str-other", parent_id=None, name="Autre"),
+            ]
+        )
+        with self.uow() as uow:
+
+            def family(id: str) -> list[str]:
+                return [s.id for s in uow.structures.family(id)]
+
+            assert family("str-a") == ["str-a", "str-aa", "str-aaa", "str-group"]
+            assert family("str-group") == ["str-a", "str-aa", "str-aaa", "str-b", "str-group"]
+            assert family("str-aaa") == ["str-a", "str-aa", "str-aaa", "str-group"]
+            assert family("str-other") == ["str-other"]
+            assert family("str-none") == []
+            assert uow.structures.family("str-b")[0] == a_structure(
+                "str-b", parent_id="str-group", name="Léman Lausanne"
+            )
+
+    def test_get_many_reads_the_stored_ones_among_the_ids(self) -> None:
+        self.given(
+            activities=[an_activity(), an_activity("act-tosca")],
+            performances=[a_performance(), a_performance("perf-second")],
+            products=[a_product(), a_product("prod-tosca")],
+        )
+        with self.uow() as uow:
+            assert uow.activities.get_many({"act-tosca", "act-carmen", "act-none"}) == [
+                an_activity(),
+                an_activity("act-tosca"),
+            ]
+            assert uow.performances.get_many(["perf-second", "perf-none"]) == [
+                a_performance("perf-second")
+            ]
+            assert uow.products.get_many(["prod-tosca", "prod-carmen", "prod-tosca"]) == [
+                a_product(),
+                a_product("prod-tosca"),
+            ]
+            assert uow.products.get_many([]) == []
+
     def test_find_by_email_ignores_case_within_the_institution(self) -> None:
         self.given(
             individuals=[
@@ -1303,6 +1349,172 @@ class StorageContract:
             assert [q.id for q in found] == ["quota-a", "quota-b", "quota-c"]
             assert found[1].channel_id == CHANNEL and found[1].sales_point_id is None
             assert uow.quotas.for_performance("perf-none") == []
+
+    # --- what an order reads: in few statements (issue 10) -------------------------------
+
+    def test_a_performance_locked_with_its_quotas_by_id(self) -> None:
+        self.given(
+            performances=[a_performance(), a_performance("perf-second")],
+            quotas=[
+                a_quota("quota-c"),
+                a_quota("quota-a"),
+                Quota("quota-b", ORG, "perf-premiere", 500, channel_id=CHANNEL),
+                a_quota("quota-other", performance_id="perf-second"),
+            ],
+        )
+        with self.uow() as uow:
+            found = uow.performances.get_for_update_with_quotas("perf-premiere")
+            assert found is not None
+            performance, quotas = found
+            assert performance == a_performance()
+            assert [q.id for q in quotas] == ["quota-a", "quota-b", "quota-c"]
+            assert quotas[1] == Quota("quota-b", ORG, "perf-premiere", 500, channel_id=CHANNEL)
+            assert uow.performances.get_for_update_with_quotas("perf-none") is None
+        self.given(performances=a_performance("perf-bare"))
+        with self.uow() as uow:
+            assert uow.performances.get_for_update_with_quotas("perf-bare") == (
+                a_performance("perf-bare"),
+                [],
+            )
+
+    def test_places_out_per_sales_point_are_tickets_not_cancelled_and_live_reservations(
+        self,
+    ) -> None:
+        def held(id: str, sales_point: str, quantity: int, deadline: datetime) -> Reservation:
+            lines = (
+                LineRequest("perf-premiere", "tar-agency", quantity),
+                LineRequest("perf-second", "tar-agency", 100),
+            )
+            return a_reservation(id, deadline, sales_point_id=sales_point, lines=lines)
+
+        cancelled = a_ticket("tkt-cancelled")
+        cancelled.cancel()
+        self.given(
+            sales_points=[
+                a_sales_point(),
+                a_sales_point("sp-hotels", channel_id="chan-hotels"),
+                a_sales_point("sp-kiosk"),
+            ],
+            tickets=[
+                a_ticket("tkt-bought"),
+                a_printed_ticket("tkt-printed"),
+                a_ticket("tkt-hotel", sales_point_id="sp-hotels", state=TicketState.CONTROLLED),
+                cancelled,
+                a_ticket("tkt-second", performance_id="perf-second"),
+            ],
+            reservations=[
+                held("res-1", SALES_POINT, 2, hours(1)),
+                held("res-2", "sp-kiosk", 3, hours(1)),
+                held("res-due-now", SALES_POINT, 11, NOON),
+                attrs.evolve(
+                    held("res-c", "sp-hotels", 7, hours(1)), state=ReservationState.CONFIRMED
+                ),
+            ],
+        )
+        with self.uow() as uow:
+            out = uow.performances.places_out("perf-premiere", NOON)
+            assert sorted(out, key=lambda o: o.sales_point_id) == [
+                PlacesOut(SALES_POINT, CHANNEL, 2 + 2),
+                PlacesOut("sp-hotels", "chan-hotels", 1),
+                PlacesOut("sp-kiosk", CHANNEL, 3),
+            ]
+            earlier = uow.performances.places_out("perf-premiere", hours(-1))
+            assert PlacesOut(SALES_POINT, CHANNEL, 2 + 2 + 11) in earlier
+            second = uow.performances.places_out("perf-second", NOON)
+            assert sorted(second, key=lambda o: o.sales_point_id) == [
+                PlacesOut(SALES_POINT, CHANNEL, 1 + 100),
+                PlacesOut("sp-kiosk", CHANNEL, 100),
+            ]
+            assert uow.performances.places_out("perf-none", NOON) == []
+            # The unit of work's own writes count.
+            uow.tickets.add(a_ticket("tkt-new", sales_point_id="sp-hotels"))
+            out = uow.performances.places_out("perf-premiere", NOON)
+            assert PlacesOut("sp-hotels", "chan-hotels", 2) in out
+
+    def test_a_tariff_with_its_product_in_one_read(self) -> None:
+        self.given(
+            products=a_product(),
+            tariffs=[a_tariff(), a_tariff("tar-orphan", product_id="prod-gone")],
+        )
+        with self.uow() as uow:
+            assert uow.tariffs.get_with_product("tar-full") == (a_tariff(), a_product())
+            assert uow.tariffs.get_with_product("tar-orphan") == (
+                a_tariff("tar-orphan", product_id="prod-gone"),
+                None,
+            )
+            assert uow.tariffs.get_with_product("tar-none") is None
+
+    def test_a_session_comes_with_its_relay_context(self) -> None:
+        point = a_sales_point()
+        self.given(
+            organizations=an_organization(),
+            sales_points=[point, a_sales_point("sp-bare", channel_id="chan-bare")],
+            individuals=an_individual(),
+            profiles=[
+                a_profile("prof-sp"),
+                a_profile("prof-channel", sales_point_id=None, channel_id=CHANNEL),
+            ],
+            sessions=[
+                a_session(),
+                a_session("ses-bare", sales_point_id="sp-bare"),
+                a_session(
+                    "ses-op", kind=ActorKind.OPERATOR, actor_id=OPERATOR, sales_point_id=None
+                ),
+            ],
+        )
+        with self.uow() as uow:
+            context = uow.sessions.find_with_context(token_digest("tds_ses-1"))
+            assert context is not None
+            assert context.session == a_session()
+            assert context.individual == an_individual()
+            assert context.sales_point == point
+            assert context.organization == an_organization()
+            # The sales point's own profile comes before its channel's.
+            assert context.profile == a_profile("prof-sp")
+            bare = uow.sessions.find_with_context(token_digest("tds_ses-bare"))
+            assert bare is not None and bare.profile is None
+            assert bare.sales_point == a_sales_point("sp-bare", channel_id="chan-bare")
+            operator = uow.sessions.find_with_context(token_digest("tds_ses-op"))
+            assert operator is not None and operator.session.id == "ses-op"
+            assert (operator.individual, operator.sales_point, operator.organization) == (
+                None,
+                None,
+                None,
+            )
+            assert uow.sessions.find_with_context(token_digest("tds_none")) is None
+        with self.uow() as uow:
+            # Without a profile of its own, the channel's applies.
+            own = uow.profiles.get("prof-sp")
+            assert own is not None
+            own.sales_point_id, own.channel_id = None, "chan-other"
+            uow.profiles.update(own)
+            context = uow.sessions.find_with_context(token_digest("tds_ses-1"))
+            assert context is not None
+            expected = a_profile("prof-channel", sales_point_id=None, channel_id=CHANNEL)
+            assert context.profile == expected
+
+    def test_an_account_written_back_keeps_its_open_invoices(self) -> None:
+        self.given(accounts=an_account())
+        with self.uow() as uow:
+            account = uow.accounts.for_structure_for_update(ORG, STRUCTURE)
+            assert account is not None
+            account.charge("ord-9", chf("10.00"), hours(1))
+            uow.accounts.update(account)
+            # A second write in the same unit of work, now changing the open invoices.
+            account.register_invoice("inv-3", 3, chf("10.00"))
+            account.receive_payment(chf("300.00"), "pay-1", hours(2))
+            uow.accounts.update(account)
+            uow.commit()
+        stored = self.load("accounts", "acc-1")
+        assert stored.open_invoices == account.open_invoices
+        assert [o.invoice_id for o in stored.open_invoices] == ["inv-2", "inv-3"]
+        with self.uow() as uow:
+            account = uow.accounts.for_structure_for_update(ORG, STRUCTURE)
+            assert account is not None
+            account.charge("ord-10", chf("5.00"), hours(3))
+            uow.accounts.update(account)
+            uow.commit()
+        assert self.load("accounts", "acc-1").open_invoices == stored.open_invoices
 
     # --- queries: options and reservations --------------------------------------------------
 
@@ -1568,6 +1780,71 @@ class StorageContract:
                 assert found is not None and found.id == "tkt-2"
                 assert found.barcode == "BC-2-THIRD"
                 assert found.revoked_barcodes == ("BC-tkt-2", "BC-2-REPRINT")
+
+    def _scan_sample(self) -> None:
+        """Tickets with their order, sales point and product, as a gate finds them."""
+        invoiced = an_order("ord-2")
+        invoiced.attach_invoice("inv-7")
+        admits = a_sales_point("sp-box")
+        admits.policy = attrs.evolve(admits.policy, admit_before_settlement=True)
+        cancelled = a_ticket("tkt-cancelled", barcode="BC-CANCELLED")
+        cancelled.cancel()
+        self.given(
+            sales_points=[a_sales_point(), admits],
+            products=a_product(),
+            orders=[an_order(), invoiced, an_order("ord-card", payment_method=PaymentMethod.CARD)],
+            tickets=[
+                a_printed_ticket("tkt-1"),
+                a_ticket("tkt-2", order_id="ord-2", sales_point_id="sp-box"),
+                a_ticket("tkt-card", order_id="ord-card"),
+                cancelled,
+                a_ticket("tkt-orphan", order_id="ord-none"),
+            ],
+        )
+
+    def test_for_scan_gives_the_ticket_with_what_a_gate_needs(self) -> None:
+        self._scan_sample()
+        with self.uow() as uow:
+            for barcode in ("tkt-1-LIVE", "tkt-1-OLD-1", "tkt-1-OLD-2"):
+                assert uow.tickets.for_scan(barcode) == ScannedTicket(
+                    a_printed_ticket("tkt-1"), "Carmen, parterre", False, True, None
+                )
+            assert uow.tickets.for_scan("BC-tkt-2") == ScannedTicket(
+                a_ticket("tkt-2", order_id="ord-2", sales_point_id="sp-box"),
+                "Carmen, parterre",
+                True,
+                True,
+                "inv-7",
+            )
+            by_card = uow.tickets.for_scan("BC-tkt-card")
+            assert by_card is not None and (by_card.on_account, by_card.invoice_id) == (False, None)
+            found = uow.tickets.for_scan("BC-CANCELLED")
+            assert found is not None and found.ticket == uow.tickets.get("tkt-cancelled")
+            assert found.ticket.barcode is None
+            assert uow.tickets.for_scan("BC-UNKNOWN") is None
+            # A ticket whose order is not stored is not one a gate can admit.
+            assert uow.tickets.for_scan("BC-tkt-orphan") is None
+
+    def test_a_ticket_loaded_for_a_scan_is_written_back_whole(self) -> None:
+        self._scan_sample()
+        with self.uow() as uow:
+            scanned = uow.tickets.for_scan("tkt-1-OLD-2")
+            other = uow.tickets.for_scan("BC-tkt-2")
+            assert scanned is not None and other is not None
+            scanned.ticket.control(NOON, "Porte nord")
+            uow.tickets.update(scanned.ticket)
+            # Twice in one unit of work: each write starts from the barcodes of the last one.
+            for barcode in ("BC-2-NEW", "BC-2-THIRD"):
+                other.ticket.reissue_barcode(barcode)
+                uow.tickets.update(other.ticket)
+            uow.commit()
+        assert self.load("tickets", "tkt-1") == scanned.ticket
+        assert self.load("tickets", "tkt-2") == other.ticket
+        with self.uow() as uow:
+            for barcode in ("BC-tkt-2", "BC-2-NEW", "BC-2-THIRD"):
+                found = uow.tickets.for_scan(barcode)
+                assert found is not None and found.ticket == other.ticket
+        assert other.ticket.revoked_barcodes == ("BC-tkt-2", "BC-2-NEW")
 
     # --- queries: tickets in custody (corporate space) --------------------------------------
 
@@ -2650,6 +2927,35 @@ class StorageContract:
             assert len(left) == stock % each
             holders = uow.tickets.holder_counts(ORG)
             assert sorted(h.count for h in holders) == [each] * len(taken)
+
+    def test_gates_scanning_one_barcode_at_once_admit_it_once(self) -> None:
+        self._parallel_only()
+        gates = self.parallel_workers
+        self.given(
+            sales_points=a_sales_point(),
+            products=a_product(),
+            orders=an_order(),
+            tickets=a_printed_ticket("tkt-1"),
+        )
+        start = threading.Barrier(gates, timeout=30)
+
+        def scan(n: int) -> bool:
+            start.wait()
+            # No retry: a gate waits for the ticket another one locked, then finds it
+            # controlled; a stale version (ConcurrencyError) would mean it was not locked.
+            with self.uow() as uow:
+                scanned = uow.tickets.for_scan("tkt-1-LIVE")
+                assert scanned is not None
+                if scanned.ticket.state is not TicketState.PRINTED:
+                    return False
+                time.sleep(0.002)  # widen the window a missing lock would let through
+                scanned.ticket.control(NOON, f"Gate {n}")
+                uow.tickets.update(scanned.ticket)
+                uow.commit()
+                return True
+
+        assert sum(_in_threads(gates, scan)) == 1
+        assert self.load("tickets", "tkt-1").state is TicketState.CONTROLLED
 
     def test_concurrent_dispatchers_never_claim_a_message_twice(self) -> None:
         self._parallel_only()

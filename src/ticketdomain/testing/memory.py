@@ -18,6 +18,7 @@ from typing import Any, Generic, Self, TypeVar
 
 import attrs
 
+from ticketdomain.core.access import ScannedTicket
 from ticketdomain.core.accounts import HoldingAccount, LedgerEntry
 from ticketdomain.core.catalog import Activity, CatalogProfile, Performance, Product, Tariff
 from ticketdomain.core.contacts import Individual, Structure
@@ -34,7 +35,7 @@ from ticketdomain.core.identity import (
 )
 from ticketdomain.core.invoices import Invoice, InvoiceSequence
 from ticketdomain.core.mail import MailMessage, OutboxState
-from ticketdomain.core.quotas import Quota
+from ticketdomain.core.quotas import PlacesOut, Quota
 from ticketdomain.core.sales import (
     Option,
     OptionState,
@@ -47,6 +48,7 @@ from ticketdomain.core.sales import (
 )
 from ticketdomain.core.setup import Institution, Organization, SalesChannel, SalesPoint
 from ticketdomain.ports.storage import (
+    ActivityRepository,
     ApiKeyRepository,
     GateRepository,
     HoldingAccountRepository,
@@ -66,6 +68,7 @@ from ticketdomain.ports.storage import (
     Repository,
     ReservationRepository,
     SalesPointRepository,
+    SessionContext,
     SessionRepository,
     StructureRepository,
     TariffRepository,
@@ -124,6 +127,10 @@ class _Repo(Generic[T]):
             raise ConcurrencyError(f"{self._table} {key} does not exist.", id=key)
         self._staged()[key] = copy.deepcopy(item)
 
+    def get_many(self, ids: Collection[str]) -> list[T]:
+        found = (self.get(id) for id in sorted(set(ids)))
+        return [item for item in found if item is not None]
+
 
 def _by_id(item: Any) -> str:
     return str(item.id)
@@ -133,6 +140,25 @@ class _Structures(_Repo[Structure]):
     def children(self, structure_id: str) -> list[Structure]:
         found = self._select(lambda s: s.parent_id == structure_id)
         return sorted(found, key=lambda s: (s.name, s.id))
+
+    def family(self, structure_id: str) -> list[Structure]:
+        every = {item.id: item for item in self._items()}
+        if structure_id not in every:
+            return []
+        found = {structure_id}
+        parent_id = every[structure_id].parent_id
+        while parent_id in every and parent_id not in found:
+            found.add(parent_id)
+            parent_id = every[parent_id].parent_id
+        pending = [structure_id]
+        below: set[str] = set()
+        while pending:
+            current = pending.pop()
+            for item in every.values():
+                if item.parent_id == current and item.id not in below:
+                    below.add(item.id)
+                    pending.append(item.id)
+        return [copy.deepcopy(every[id]) for id in sorted(found | below)]
 
 
 class _Individuals(_Repo[Individual]):
@@ -178,6 +204,24 @@ class _Sessions(_Repo[AuthSession]):
     def find_by_digest(self, token_digest: str) -> AuthSession | None:
         found = self._select(lambda s: s.token_digest == token_digest)
         return found[0] if found else None
+
+    def find_with_context(self, token_digest: str) -> SessionContext | None:
+        session = self.find_by_digest(token_digest)
+        if session is None:
+            return None
+        uow = self._uow
+        sales_point = (
+            uow.sales_points.get(session.sales_point_id) if session.sales_point_id else None
+        )
+        organization = profile = None
+        if sales_point is not None:
+            organization = uow.organizations.get(sales_point.organization_id)
+            profile = uow.profiles.for_sales_point(sales_point.id) or uow.profiles.for_channel(
+                sales_point.organization_id, sales_point.channel_id
+            )
+        return SessionContext(
+            session, uow.individuals.get(session.actor_id), sales_point, organization, profile
+        )
 
     def _revoke(self, predicate: Callable[[AuthSession], bool], at: datetime) -> int:
         found = self._select(lambda s: s.revoked_at is None and predicate(s))
@@ -233,6 +277,35 @@ class _Performances(_Repo[Performance]):
         found = self._select(lambda p: p.organization_id == organization_id)
         return sorted(found, key=lambda p: (p.start_instant, p.id))
 
+    def get_for_update_with_quotas(
+        self, performance_id: str
+    ) -> tuple[Performance, list[Quota]] | None:
+        performance = self.get_for_update(performance_id)
+        if performance is None:
+            return None
+        return performance, self._uow.quotas.for_performance(performance_id)
+
+    def places_out(self, performance_id: str, now: datetime) -> list[PlacesOut]:
+        per_point: Counter[str] = Counter(
+            t.sales_point_id
+            for t in _Repo[Ticket](self._uow, "tickets", _by_id)._items()
+            if t.performance_id == performance_id and t.state is not TicketState.CANCELLED
+        )
+        for r in _Repo[Reservation](self._uow, "reservations", _by_id)._items():
+            if r.is_live(now):
+                for line in r.lines:
+                    if line.performance_id == performance_id:
+                        per_point[r.sales_point_id] += line.quantity
+        channels = {
+            sp.id: sp.channel_id
+            for sp in _Repo[SalesPoint](self._uow, "sales_points", _by_id)._items()
+        }
+        return [
+            PlacesOut(point, channels[point], places)
+            for point, places in per_point.items()
+            if places and point in channels
+        ]
+
 
 class _Products(_Repo[Product]):
     def for_organization(self, organization_id: str) -> list[Product]:
@@ -244,6 +317,10 @@ class _Products(_Repo[Product]):
 class _Tariffs(_Repo[Tariff]):
     def for_product(self, product_id: str) -> list[Tariff]:
         return sorted(self._select(lambda t: t.product_id == product_id), key=lambda t: t.id)
+
+    def get_with_product(self, id: str) -> tuple[Tariff, Product | None] | None:
+        tariff = self.get(id)
+        return None if tariff is None else (tariff, self._uow.products.get(tariff.product_id))
 
 
 class _Profiles(_Repo[CatalogProfile]):
@@ -383,6 +460,25 @@ class _Tickets(_Repo[Ticket]):
     def by_barcode(self, barcode: str) -> Ticket | None:
         found = self._select(lambda t: t.barcode == barcode or barcode in t.revoked_barcodes)
         return found[0] if found else None
+
+    def for_scan(self, barcode: str) -> ScannedTicket | None:
+        ticket = self.by_barcode(barcode)
+        if ticket is None:
+            return None
+        self._uow._locked(self._table, [ticket.id])
+        uow = self._uow
+        order = uow.orders.get(ticket.order_id)
+        sales_point = uow.sales_points.get(ticket.sales_point_id)
+        product = uow.products.get(ticket.product_id)
+        if order is None or sales_point is None or product is None:
+            return None
+        return ScannedTicket(
+            ticket,
+            product.name,
+            sales_point.policy.admit_before_settlement,
+            order.on_account,
+            order.invoice_id,
+        )
 
     def for_holder(self, individual_id: str) -> list[Ticket]:
         return sorted(self._select(lambda t: t.holder_id == individual_id), key=lambda t: t.id)
@@ -677,7 +773,7 @@ class InMemoryUnitOfWork:
     sales_points: SalesPointRepository
     structures: StructureRepository
     individuals: IndividualRepository
-    activities: Repository[Activity]
+    activities: ActivityRepository
     performances: PerformanceRepository
     products: ProductRepository
     tariffs: TariffRepository

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ticketdomain.core.access import ScanRejection, admission
+from ticketdomain.core.access import ScannedTicket, ScanRejection, admission, admit
+from ticketdomain.core.accounts import HoldingAccount, OpenInvoice
+from ticketdomain.core.money import Money
 from ticketdomain.core.sales import Ticket, TicketState
 
 PERFORMANCE = "perf-1"
@@ -175,3 +178,93 @@ def test_a_ticket_once_controlled_never_enters_again() -> None:
     assert admission(scanned, LIVE, PERFORMANCE, payable=True) is None
     scanned.control(datetime(2026, 2, 1, 19, 30, tzinfo=UTC), "North gate")
     assert admission(scanned, LIVE, PERFORMANCE, payable=True) is ScanRejection.ALREADY_CONTROLLED
+
+
+# --- the whole decision, from what the gate loads: the organization and the payment ---------
+
+INVOICE = "inv-1"
+
+
+def account(remaining: str | None) -> HoldingAccount | None:
+    """The buyer's holding account, with ``remaining`` still owed on the invoice (``None``: no
+    account)."""
+    if remaining is None:
+        return None
+    owed = Money(Decimal(remaining), "CHF")
+    open_invoices = [] if owed.is_zero else [OpenInvoice(INVOICE, 1, owed)]
+    return HoldingAccount("acc-1", "org-1", "wc", "CHF", open_invoices=open_invoices)
+
+
+def scanned_ticket(
+    state: TicketState = TicketState.PRINTED,
+    admit_before_settlement: bool = True,
+    on_account: bool = True,
+    invoice_id: str | None = INVOICE,
+) -> ScannedTicket:
+    return ScannedTicket(ticket(state), "Stalls", admit_before_settlement, on_account, invoice_id)
+
+
+def test_another_organization_s_ticket_is_unknown_at_the_gate() -> None:
+    assert admit(scanned_ticket(), "org-1", LIVE, PERFORMANCE) is None
+    assert admit(scanned_ticket(), "org-2", LIVE, PERFORMANCE) is ScanRejection.UNKNOWN
+    assert admit(None, "org-1", LIVE, PERFORMANCE) is ScanRejection.UNKNOWN
+
+
+def test_a_strict_sales_point_admits_an_order_on_account_once_its_invoice_is_covered() -> None:
+    strict = scanned_ticket(admit_before_settlement=False)
+    assert strict.settlement_matters
+    assert admit(strict, "org-1", LIVE, PERFORMANCE, account("0")) is None
+    for unpaid in (account("0.05"), None):
+        assert admit(strict, "org-1", LIVE, PERFORMANCE, unpaid) is ScanRejection.NOT_PAYABLE
+    uninvoiced = scanned_ticket(admit_before_settlement=False, invoice_id=None)
+    assert not uninvoiced.settlement_matters
+    assert admit(uninvoiced, "org-1", LIVE, PERFORMANCE) is ScanRejection.NOT_PAYABLE
+    by_card = scanned_ticket(admit_before_settlement=False, on_account=False, invoice_id=None)
+    assert admit(by_card, "org-1", LIVE, PERFORMANCE) is None
+
+
+facts = st.builds(
+    scanned_ticket,
+    state=st.sampled_from(TicketState),
+    admit_before_settlement=st.booleans(),
+    on_account=st.booleans(),
+    invoice_id=st.sampled_from([INVOICE, None]),
+)
+accounts = st.sampled_from([None, "0", "0.05", "120.00"]).map(account)
+
+
+@given(
+    scanned=st.none() | facts,
+    organization=st.sampled_from(["org-1", "org-2"]),
+    barcode=st.sampled_from([LIVE, OLD, "BC999999", ""]),
+    performance=st.sampled_from([PERFORMANCE, OTHER]),
+    held=accounts,
+)
+def test_admit_is_admission_of_the_organization_s_ticket_with_its_payment(
+    scanned: ScannedTicket | None,
+    organization: str,
+    barcode: str,
+    performance: str,
+    held: HoldingAccount | None,
+) -> None:
+    known = scanned if scanned and scanned.ticket.organization_id == organization else None
+    payable = True
+    if known is not None and not known.admit_before_settlement and known.on_account:
+        # As services._tickets.is_settled: the order's invoice covered on the account.
+        invoice = known.invoice_id
+        payable = invoice is not None and held is not None and held.remaining_on(invoice).is_zero
+    expected = admission(known.ticket if known else None, barcode, performance, payable)
+    assert admit(scanned, organization, barcode, performance, held) is expected
+
+
+@given(scanned=facts, held=accounts)
+def test_the_account_is_needed_only_when_settlement_matters(
+    scanned: ScannedTicket, held: HoldingAccount | None
+) -> None:
+    """The gate reads the holding account only when ``settlement_matters``: otherwise the
+    answer is the same whatever the account says."""
+    if not scanned.settlement_matters:
+        assert scanned.payable(held) is scanned.payable(None)
+        assert admit(scanned, "org-1", LIVE, PERFORMANCE, held) is (
+            admit(scanned, "org-1", LIVE, PERFORMANCE)
+        )
