@@ -74,7 +74,7 @@ class Money:
     currency: str = attrs.field(converter=_currency)
 
     def __attrs_post_init__(self) -> None:
-        if abs(self.amount) > MAX_AMOUNT:
+        if self.amount.copy_abs() > MAX_AMOUNT:
             raise AmountInvalidError(
                 f"{self.amount} {self.currency} is out of range.", amount=str(self.amount)
             )
@@ -98,7 +98,7 @@ class Money:
         (a VAT split, a share), never for input, which :class:`Money` takes exactly or refuses."""
         value = _to_decimal(amount)
         code = _currency(currency)
-        if abs(value) > MAX_AMOUNT:
+        if value.copy_abs() > MAX_AMOUNT:
             raise AmountInvalidError(f"{value} {code} is out of range.", amount=str(value))
         return cls(value.quantize(_quantum(code), rounding=ROUND_HALF_UP), code)
 

@@ -279,7 +279,8 @@ def _check_decimal(value: object, path: str, limit: Limit) -> None:
         raise _refuse(path, f"Expected a decimal, got {_type_name(value)}.", limit.error)
     if not value.is_finite():
         raise _refuse(path, "A finite decimal is expected.", limit.error)
-    if abs(value) > MAX_DECIMAL:
+    # copy_abs, not abs(): abs() rounds in the context and traps Overflow on 1e999999999.
+    if value.copy_abs() > MAX_DECIMAL:
         raise _refuse(path, f"A decimal of at most {MAX_DECIMAL} is expected.", limit.error)
     if value != value.quantize(Decimal(1).scaleb(-limit.places)):
         raise _refuse(path, f"At most {limit.places} decimal places.", limit.error)
@@ -323,7 +324,7 @@ def _check_money(value: object, path: str, limit: Limit) -> None:
     if (
         not isinstance(amount, Decimal)
         or not amount.is_finite()
-        or abs(amount) > MAX_AMOUNT
+        or amount.copy_abs() > MAX_AMOUNT
         or amount != amount.quantize(Decimal(1).scaleb(-digits))
     ):
         problem = f"An amount of at most {MAX_AMOUNT} with at most {digits} decimals."

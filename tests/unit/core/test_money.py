@@ -284,3 +284,12 @@ def test_vat_rate_refuses_floats() -> None:
 def test_vat_rate_reads_as_a_percentage(rate: str, shown: str) -> None:
     # "20 %", never the scientific "2E+1 %" that Decimal.normalize() alone gives
     assert str(VatRate(Decimal(rate))) == shown
+
+
+@pytest.mark.parametrize("amount", ["1e999999999", "-1e999999999", "1e999999"])
+def test_amounts_past_the_decimal_context_are_refused_with_a_typed_error(amount: str) -> None:
+    # abs() of such a Decimal traps decimal.Overflow; the range check must not use it.
+    with pytest.raises(AmountInvalidError):
+        Money(Decimal(amount), "CHF")
+    with pytest.raises(AmountInvalidError):
+        Money.rounded(Decimal(amount), "CHF")
