@@ -6,7 +6,7 @@ import enum
 
 import attrs
 
-from ticketdomain.core.accounts import HoldingAccount
+from ticketdomain.core.accounts import HoldingAccount, order_settled
 from ticketdomain.core.sales import Ticket, TicketState
 
 
@@ -71,11 +71,9 @@ class ScannedTicket:
         """Whether it may be admitted as far as payment goes: always where its sales point
         admits before settlement or for an order not on account; else once the order's invoice
         is covered on ``account`` (the buying structure's holding account)."""
-        if self.admit_before_settlement or not self.on_account:
-            return True
-        if self.invoice_id is None:
-            return False
-        return account is not None and account.remaining_on(self.invoice_id).is_zero
+        return self.admit_before_settlement or order_settled(
+            self.on_account, self.invoice_id, account
+        )
 
 
 def admit(

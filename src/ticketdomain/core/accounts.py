@@ -185,3 +185,13 @@ class HoldingAccount:
             self._set_remaining(0, item.remaining - paid)
             allocations.append(Allocation(item.invoice_id, item.number, paid))
         return allocations
+
+
+def order_settled(on_account: bool, invoice_id: str | None, account: HoldingAccount | None) -> bool:
+    """Whether an order is paid: a card order at once; an order on account once its invoice is
+    covered on ``account`` (the buying structure's holding account with the organization)."""
+    if not on_account:
+        return True
+    if invoice_id is None:
+        return False
+    return account is not None and account.remaining_on(invoice_id).is_zero

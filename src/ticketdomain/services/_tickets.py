@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from ticketdomain.core.accounts import HoldingAccount
+from ticketdomain.core.accounts import HoldingAccount, order_settled
 from ticketdomain.core.catalog import Activity, Performance, Product, Tariff
 from ticketdomain.core.contacts import Individual
 from ticketdomain.core.errors import OrderNotSettledError
@@ -20,13 +20,8 @@ from ticketdomain.services._context import Adapters, need
 
 
 def is_settled(order: Order, account: HoldingAccount | None) -> bool:
-    """Card orders are paid at once; holding-account orders once their invoice is covered
-    (``account`` is the structure's holding account with the order's organization)."""
-    if not order.on_account:
-        return True
-    if order.invoice_id is None:
-        return False
-    return account is not None and account.remaining_on(order.invoice_id).is_zero
+    """``core.accounts.order_settled`` for a loaded order."""
+    return order_settled(order.on_account, order.invoice_id, account)
 
 
 class Labels:
