@@ -467,7 +467,13 @@ def fill_orders(shop: Shop, performance_id: str, total: int) -> None:
         clone(
             engine,
             ledger,
-            {"sequence": ledger.c.sequence + (last or 0), "order_id": ledger.c.order_id + suffix},
+            {
+                # numbered on after the last entry: adding ``last`` to each copied sequence
+                # doubled the highest one every round, past PostgreSQL's INTEGER at 100k orders
+                "sequence": (last or 0)
+                + func.row_number().over(order_by=(ledger.c.account_id, ledger.c.sequence)),
+                "order_id": ledger.c.order_id + suffix,
+            },
             ledger.c.order_id.in_(select(ids)),
         )
         with engine.begin() as connection:

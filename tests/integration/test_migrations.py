@@ -172,6 +172,14 @@ def snapshot(storage: SqlAlchemyStorage) -> list[Any]:
             " ORDER BY 1, 2",
             "SELECT tablename, indexname, indexdef FROM pg_indexes"
             " WHERE schemaname = current_schema() ORDER BY 1, 2",
+            # Triggers and their functions (revision 0009's counters); SQLite lists its
+            # triggers in sqlite_master.
+            "SELECT c.relname, t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t"
+            " JOIN pg_class c ON c.oid = t.tgrelid"
+            " WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal"
+            " ORDER BY 1, 2",
+            "SELECT proname, pg_get_functiondef(oid) FROM pg_proc"
+            " WHERE pronamespace = current_schema()::regnamespace ORDER BY 1",
         ]
         return [[tuple(row) for row in connection.exec_driver_sql(s)] for s in statements]
 
@@ -674,7 +682,10 @@ def test_downgrading_before_the_identity_tables_drops_them_only(
         command.downgrade(alembic_config(connection), "0003")
     assert revision(storage) == "0003"
     assert td_tables(storage).isdisjoint(IDENTITY_TABLES)
-    assert td_tables(storage) == {*metadata.tables, VERSION_TABLE} - IDENTITY_TABLES
+    # td_places_sold came with revision 0009, after 0003.
+    assert td_tables(storage) == {*metadata.tables, VERSION_TABLE} - IDENTITY_TABLES - {
+        "td_places_sold"
+    }
     with storage.unit_of_work() as uow:
         assert uow.individuals.get("ind-elodie") is not None
     storage.upgrade()
@@ -727,6 +738,7 @@ def test_the_sql_can_be_written_for_a_dba_without_a_database() -> None:
     assert "CREATE INDEX ix_td_tickets_custody ON td_tickets" in sql  # 0003
     assert "CREATE TABLE td_operators" in sql  # 0004
     assert "CREATE UNIQUE INDEX ix_td_sessions_token_digest ON td_sessions (token_digest)" in sql
+    assert "CREATE TRIGGER td_tickets_sold_insert AFTER INSERT ON td_tickets" in sql  # 0009
     assert f"INSERT INTO {VERSION_TABLE} (version_num) VALUES ('0001')" in sql
     assert sql.rstrip().endswith(
         f"UPDATE {VERSION_TABLE} SET version_num='{HEAD}' WHERE {VERSION_TABLE}.version_num ="
@@ -895,3 +907,85 @@ def test_upgrading_makes_the_refund_of_every_cancelled_card_order_due(
         ("ord-cancelled-card", 2),
         ("ord-live-card", 2),
     ]
+
+
+TICKET_AT_0008 = """
+INSERT INTO td_tickets (id, organization_id, order_id, order_line_id, sales_point_id,
+    performance_id, product_id, tariff_id, structure_id, stock_structure_id, state, holder_id,
+    version)
+VALUES (:id, 'org-1', 'ord-1', 'ord-1-l1', :sales_point, :performance, 'prod-1', 'tar-1',
+    'str-1', 'str-1', :state, NULL, 1)
+"""
+
+
+def places_sold(storage: SqlAlchemyStorage) -> dict[tuple[str, str], int]:
+    with storage.engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT performance_id, sales_point_id, sold FROM td_places_sold"
+        ).all()
+    return {(p, sp): sold for p, sp, sold in rows}
+
+
+def sold_triggers(storage: SqlAlchemyStorage) -> list[str]:
+    with storage.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            query = "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
+        else:
+            query = (
+                "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+                " WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal"
+                " UNION ALL SELECT proname FROM pg_proc"
+                " WHERE pronamespace = current_schema()::regnamespace ORDER BY 1"
+            )
+        return [row[0] for row in connection.exec_driver_sql(query)]
+
+
+def test_upgrading_counts_the_places_sold_and_downgrading_drops_the_counters(
+    storage: SqlAlchemyStorage,
+) -> None:
+    storage.upgrade("0008")
+    tickets = [
+        ("tkt-1", "perf-1", "sp-1", "bought"),
+        ("tkt-2", "perf-1", "sp-1", "printed"),
+        ("tkt-3", "perf-1", "sp-1", "cancelled"),
+        ("tkt-4", "perf-1", "sp-2", "controlled"),
+        ("tkt-5", "perf-2", "sp-1", "distributed"),
+        ("tkt-6", "perf-2", "sp-2", "cancelled"),
+    ]
+    with storage.engine.begin() as connection:
+        connection.execute(
+            sa.text(TICKET_AT_0008),
+            [
+                {"id": id, "performance": p, "sales_point": sp, "state": state}
+                for id, p, sp, state in tickets
+            ],
+        )
+    storage.upgrade()
+    assert revision(storage) == HEAD
+    assert differences(storage) == []
+    assert places_sold(storage) == {
+        ("perf-1", "sp-1"): 2,
+        ("perf-1", "sp-2"): 1,
+        ("perf-2", "sp-1"): 1,
+    }
+    # From now on the triggers keep the counters.
+    with storage.unit_of_work() as uow:
+        ticket = uow.tickets.get("tkt-1")
+        assert ticket is not None
+        ticket.cancel()
+        uow.tickets.update(ticket)
+        uow.commit()
+    assert places_sold(storage)[("perf-1", "sp-1")] == 1
+
+    with migrating(storage.engine) as connection:
+        command.downgrade(alembic_config(connection), "0008")
+    assert revision(storage) == "0008"
+    assert "td_places_sold" not in td_tables(storage)
+    assert sold_triggers(storage) == []
+    # The tickets stay, and writing them needs no counter any more.
+    with storage.engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE td_tickets SET state = 'cancelled' WHERE id = 'tkt-2'")
+        count = connection.exec_driver_sql("SELECT COUNT(*) FROM td_tickets").scalar_one()
+    assert count == len(tickets)
+    storage.upgrade()
+    assert places_sold(storage) == {("perf-1", "sp-2"): 1, ("perf-2", "sp-1"): 1}

@@ -24,6 +24,7 @@ from support.soak_checks import (
     orders_have_their_tickets,
     orders_invoiced_once,
     outstanding_equals_ledger,
+    places_sold_counted,
     quota_never_oversold,
     refunds_only_for_cancelled_orders,
     snapshot,
@@ -196,6 +197,26 @@ def test_a_reservation_past_a_quota_is_reported(shop: Shop) -> None:
     # Once its deadline has passed, a reservation holds nothing.
     later = shop.observed(now=now + timedelta(days=2))
     assert shop.violations(quota_never_oversold, later) == []
+
+
+def test_places_sold_kept_apart_from_the_tickets_are_reported(shop: Shop) -> None:
+    p = s.places_sold
+    performance_id = shop.scene.performance_ids[0]
+    sales_point_id = shop.scene.agency_sales_point_id
+    shop.write(
+        update(p)
+        .where(p.c.performance_id == performance_id, p.c.sales_point_id == sales_point_id)
+        .values(sold=p.c.sold + 1),
+        insert(p).values(performance_id="perf-none", sales_point_id=sales_point_id, sold=2),
+    )
+    assert sorted(shop.violations(places_sold_counted)) == sorted(
+        [
+            f"places_sold_counted: performance {performance_id}, sales point {sales_point_id}: "
+            "4 places sold kept, 3 ticket(s) not cancelled",
+            f"places_sold_counted: performance perf-none, sales point {sales_point_id}: "
+            "2 places sold kept, 0 ticket(s) not cancelled",
+        ]
+    )
 
 
 def test_an_outstanding_amount_apart_from_the_ledger_is_reported(shop: Shop) -> None:

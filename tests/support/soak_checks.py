@@ -156,6 +156,37 @@ def quota_never_oversold(db: Connection, observed: Observed) -> list[Violation]:
     return found
 
 
+def places_sold_counted(db: Connection, observed: Observed) -> list[Violation]:
+    """The places sold kept per performance and sales point (``td_places_sold``, which
+    availability reads, kept by triggers on the tickets) equal a recount of the tickets not
+    cancelled."""
+    t, p = s.tickets, s.places_sold
+    recount: Counter[tuple[str, str]] = Counter(
+        {
+            (row[0], row[1]): int(row[2])
+            for row in db.execute(
+                select(t.c.performance_id, t.c.sales_point_id, func.count())
+                .where(t.c.state != CANCELLED)
+                .group_by(t.c.performance_id, t.c.sales_point_id)
+            )
+        }
+    )
+    kept = {
+        (row[0], row[1]): int(row[2])
+        for row in db.execute(select(p.c.performance_id, p.c.sales_point_id, p.c.sold))
+    }
+    return [
+        Violation(
+            "places_sold_counted",
+            f"performance {performance_id}, sales point {sales_point_id}: "
+            f"{kept.get((performance_id, sales_point_id), 0)} places sold kept, "
+            f"{recount[performance_id, sales_point_id]} ticket(s) not cancelled",
+        )
+        for performance_id, sales_point_id in sorted(set(recount) | set(kept))
+        if kept.get((performance_id, sales_point_id), 0) != recount[performance_id, sales_point_id]
+    ]
+
+
 def outstanding_equals_ledger(db: Connection, observed: Observed) -> list[Violation]:
     """An account's running total is the sum of its ledger, whose entries are numbered 1 to
     ``entry_count`` without gaps."""
@@ -443,6 +474,7 @@ def refunds_only_for_cancelled_orders(db: Connection, observed: Observed) -> lis
 
 RULES: tuple[Rule, ...] = (
     quota_never_oversold,
+    places_sold_counted,
     outstanding_equals_ledger,
     credit_limit_respected,
     invoice_numbers_gapless,

@@ -36,17 +36,26 @@ def conflict_reason(error: DBAPIError) -> str | None:
     return None
 
 
+def concurrency_error(error: DBAPIError) -> ConcurrencyError | None:
+    """The :class:`ConcurrencyError` to raise (chained) for ``error`` when a retry may
+    overcome it, else None."""
+    reason = conflict_reason(error)
+    if reason is None:
+        return None
+    message = {
+        "duplicate": "This id or unique value is already stored.",
+        "locked": "The database stayed locked by another transaction.",
+    }.get(reason, "Another transaction changed the same data first.")
+    return ConcurrencyError(message, reason=reason)
+
+
 @contextmanager
 def translated() -> Iterator[None]:
     """Raise :class:`ConcurrencyError` (chained) for errors that a retry may overcome."""
     try:
         yield
     except DBAPIError as error:
-        reason = conflict_reason(error)
-        if reason is None:
+        conflict = concurrency_error(error)
+        if conflict is None:
             raise
-        message = {
-            "duplicate": "This id or unique value is already stored.",
-            "locked": "The database stayed locked by another transaction.",
-        }.get(reason, "Another transaction changed the same data first.")
-        raise ConcurrencyError(message, reason=reason) from error
+        raise conflict from error

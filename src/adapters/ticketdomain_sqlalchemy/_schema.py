@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     Boolean,
     Column,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
     text,
 )
 
@@ -498,6 +500,87 @@ Index(
     sqlite_where=text("NOT revoked"),
     postgresql_where=text("NOT revoked"),
 )
+
+# A performance's places sold per sales point (its tickets not cancelled): what availability
+# reads (``performances.places_out``) instead of counting the tickets, which grow with history.
+# Kept by triggers on td_tickets, so that no write path (the library's, a bulk copy, a host's own
+# SQL) can forget it; checked against a recount by the storage contract suite and the soak
+# checker. Revision 0009 (which writes the same SQL, and fills the table from the tickets).
+places_sold = Table(
+    "td_places_sold",
+    metadata,
+    _ref("performance_id", primary_key=True),
+    _ref("sales_point_id", primary_key=True),
+    Column("sold", Integer, nullable=False),
+)
+
+# Only a change of "counts as sold" (cancelled or not), or of the performance or sales point of a
+# sold ticket, moves a counter: a print or a scan fires nothing.
+_SOLD_CHANGED = (
+    "(OLD.state = 'cancelled') <> (NEW.state = 'cancelled')"
+    " OR (NEW.state <> 'cancelled' AND (OLD.performance_id <> NEW.performance_id"
+    " OR OLD.sales_point_id <> NEW.sales_point_id))"
+)
+_ADD_ONE = (
+    "INSERT INTO td_places_sold (performance_id, sales_point_id, sold) {source}"
+    " ON CONFLICT (performance_id, sales_point_id) DO UPDATE SET sold = td_places_sold.sold + 1;"
+)
+_TAKE_ONE = (
+    "UPDATE td_places_sold SET sold = sold - 1"
+    " WHERE performance_id = OLD.performance_id AND sales_point_id = OLD.sales_point_id;"
+)
+#: what ``create_schema()`` runs after creating td_tickets (revision 0009 runs the same)
+PLACES_SOLD_SQLITE = (
+    "CREATE TRIGGER td_tickets_sold_insert AFTER INSERT ON td_tickets"
+    " FOR EACH ROW WHEN NEW.state <> 'cancelled' BEGIN "
+    + _ADD_ONE.format(source="VALUES (NEW.performance_id, NEW.sales_point_id, 1)")
+    + " END",
+    "CREATE TRIGGER td_tickets_sold_update"
+    " AFTER UPDATE OF state, performance_id, sales_point_id ON td_tickets"
+    f" FOR EACH ROW WHEN {_SOLD_CHANGED} BEGIN "
+    + _TAKE_ONE.replace(" WHERE ", " WHERE OLD.state <> 'cancelled' AND ")
+    + " "
+    + _ADD_ONE.format(
+        source="SELECT NEW.performance_id, NEW.sales_point_id, 1 WHERE NEW.state <> 'cancelled'"
+    )
+    + " END",
+    "CREATE TRIGGER td_tickets_sold_delete AFTER DELETE ON td_tickets"
+    " FOR EACH ROW WHEN OLD.state <> 'cancelled' BEGIN " + _TAKE_ONE + " END",
+)
+PLACES_SOLD_POSTGRESQL = (
+    "CREATE OR REPLACE FUNCTION td_places_sold_count() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    " IF TG_OP <> 'INSERT' THEN IF OLD.state <> 'cancelled' THEN " + _TAKE_ONE + " END IF;"
+    " END IF;"
+    " IF TG_OP <> 'DELETE' THEN IF NEW.state <> 'cancelled' THEN "
+    + _ADD_ONE.format(source="VALUES (NEW.performance_id, NEW.sales_point_id, 1)")
+    + " END IF; END IF;"
+    " RETURN NULL;"
+    " END $$",
+    "CREATE TRIGGER td_tickets_sold_insert AFTER INSERT ON td_tickets"
+    " FOR EACH ROW WHEN (NEW.state <> 'cancelled') EXECUTE FUNCTION td_places_sold_count()",
+    "CREATE TRIGGER td_tickets_sold_update"
+    " AFTER UPDATE OF state, performance_id, sales_point_id ON td_tickets"
+    f" FOR EACH ROW WHEN ({_SOLD_CHANGED}) EXECUTE FUNCTION td_places_sold_count()",
+    "CREATE TRIGGER td_tickets_sold_delete AFTER DELETE ON td_tickets"
+    " FOR EACH ROW WHEN (OLD.state <> 'cancelled') EXECUTE FUNCTION td_places_sold_count()",
+)
+
+
+def _ddl(statement: str, dialect: str) -> DDL:
+    ddl: DDL = DDL(statement)  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it untyped
+    return ddl.execute_if(dialect=dialect)
+
+
+for _statement in PLACES_SOLD_SQLITE:
+    event.listen(tickets, "after_create", _ddl(_statement, "sqlite"))
+for _statement in PLACES_SOLD_POSTGRESQL:
+    event.listen(tickets, "after_create", _ddl(_statement, "postgresql"))
+# Dropping td_tickets drops its triggers; on PostgreSQL the function stays unless dropped.
+event.listen(
+    tickets, "after_drop", _ddl("DROP FUNCTION IF EXISTS td_places_sold_count()", "postgresql")
+)
+
 
 # --- holding accounts and invoices ----------------------------------------------------------
 

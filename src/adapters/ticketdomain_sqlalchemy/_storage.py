@@ -1,4 +1,4 @@
-"""The storage and its unit of work: one SQLAlchemy session and transaction each."""
+"""The storage and its unit of work: one SQLAlchemy connection and transaction each."""
 
 from __future__ import annotations
 
@@ -132,9 +132,10 @@ class SqlAlchemyUnitOfWork:
     login_links: LoginLinkRepository
     api_keys: ApiKeyRepository
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
-        self._session_factory = session_factory
-        db = self._db = r.Db()
+    def __init__(
+        self, engine: Engine, session_factory: sessionmaker[Session] | None = None
+    ) -> None:
+        db = self._db = r.Db(engine, session_factory)
         self.institutions = r.Institutions(db)
         self.organizations = r.Organizations(db)
         self.channels = r.Channels(db)
@@ -164,15 +165,15 @@ class SqlAlchemyUnitOfWork:
 
     @property
     def session(self) -> Session:
-        """The SQLAlchemy session of this unit of work (only inside the ``with`` block)."""
-        if self._db.session is None:
-            raise RuntimeError("Use the unit of work inside a `with` block.")
-        return self._db.session
+        """The SQLAlchemy session of this unit of work (only inside the ``with`` block): the
+        host's, from its ``session_factory``, else one joined to the unit of work's
+        transaction, which :meth:`commit` commits."""
+        return self._db.joined_session()
 
     def __enter__(self) -> Self:
-        if self._db.session is not None:
+        if self._db.active:
             raise RuntimeError("This unit of work is already in use.")
-        self._db.session = self._session_factory()
+        self._db.active = True
         return self
 
     def __exit__(
@@ -181,17 +182,21 @@ class SqlAlchemyUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        session, self._db.session = self._db.session, None
-        if session is not None:
-            # Closing rolls back whatever was not committed and returns the connection.
-            session.close()
+        # Closing rolls back whatever was not committed and returns the connection.
+        self._db.close()
 
     def commit(self) -> None:
+        self._require_active()
         with translated():
-            self.session.commit()
+            self._db.commit()
 
     def rollback(self) -> None:
-        self.session.rollback()
+        self._require_active()
+        self._db.rollback()
+
+    def _require_active(self) -> None:
+        if not self._db.active:
+            raise RuntimeError("Use the unit of work inside a `with` block.")
 
 
 class SqlAlchemyStorage:
@@ -199,7 +204,8 @@ class SqlAlchemyStorage:
 
     ``engine`` is where the tables live (a SQLite engine gets :func:`configure_sqlite`);
     ``session_factory`` lets a host hand in its own configured ``sessionmaker`` (each unit of
-    work opens one session from it); by default one is made from the engine. Nothing is
+    work opens one session from it and runs on its connection); by default a unit of work
+    runs on a Core connection of the engine, with no ORM session (quicker). Nothing is
     created at import and no global state is kept.
     """
 
@@ -209,7 +215,7 @@ class SqlAlchemyStorage:
         if engine.dialect.name == "sqlite":
             configure_sqlite(engine)
         self._engine = engine
-        self._session_factory = session_factory or sessionmaker(bind=engine, autoflush=False)
+        self._session_factory = session_factory
         self._owns_engine = False
 
     @classmethod
@@ -265,7 +271,7 @@ class SqlAlchemyStorage:
 
     def unit_of_work(self) -> SqlAlchemyUnitOfWork:
         """A new unit of work; use it as a context manager."""
-        return SqlAlchemyUnitOfWork(self._session_factory)
+        return SqlAlchemyUnitOfWork(self._engine, self._session_factory)
 
     def close(self) -> None:
         """Close the pooled connections of an engine this storage created itself."""

@@ -112,7 +112,9 @@ class PerformanceRepository(Repository[Performance], Protocol):
     def places_out(self, performance_id: str, now: datetime) -> list[PlacesOut]:
         """One aggregate: per sales point with places out on the performance (one entry each,
         in no particular order), its channel and its tickets not cancelled plus the places
-        its reservations hold (state held, deadline after ``now``)."""
+        its reservations hold (state held, deadline after ``now``). The sold part may come
+        from counters kept at write time (the SQLAlchemy adapter's ``td_places_sold``) as long
+        as it always equals the count: the storage contract suite recounts it."""
         ...
 
 

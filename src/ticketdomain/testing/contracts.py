@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -1430,6 +1431,100 @@ class StorageContract:
             uow.tickets.add(a_ticket("tkt-new", sales_point_id="sp-hotels"))
             out = uow.performances.places_out("perf-premiere", NOON)
             assert PlacesOut("sp-hotels", "chan-hotels", 2) in out
+
+    def test_places_sold_read_by_places_out_equal_a_recount_of_the_tickets(self) -> None:
+        # An adapter may keep the places sold as counters (the SQLAlchemy one does, kept by
+        # triggers): a second source of truth, recounted from the tickets after every step.
+        self.given(
+            sales_points=[
+                a_sales_point(),
+                a_sales_point("sp-hotels", channel_id="chan-hotels"),
+                a_sales_point("sp-kiosk"),
+            ]
+        )
+        performances = ("perf-premiere", "perf-second")
+        ids: list[str] = []
+
+        def expect(uow: UnitOfWork) -> None:
+            recount: Counter[tuple[str, str]] = Counter()
+            for id in ids:
+                ticket = uow.tickets.get(id)
+                assert ticket is not None
+                if ticket.state is not TicketState.CANCELLED:
+                    recount[ticket.performance_id, ticket.sales_point_id] += 1
+            for performance_id in performances:
+                out = uow.performances.places_out(performance_id, NOON)
+                assert {o.sales_point_id: o.places for o in out} == {
+                    sp: n for (p, sp), n in recount.items() if p == performance_id
+                }
+
+        def sell(uow: UnitOfWork, *tickets: tuple[str, str, str]) -> None:
+            uow.tickets.add_many(
+                [a_ticket(id, performance_id=p, sales_point_id=sp) for id, p, sp in tickets]
+            )
+            ids.extend(id for id, _, _ in tickets)
+
+        with self.uow() as uow:
+            sell(
+                uow,
+                *((f"tkt-p{n}", "perf-premiere", SALES_POINT) for n in range(4)),
+                ("tkt-h1", "perf-premiere", "sp-hotels"),
+                ("tkt-s1", "perf-second", SALES_POINT),
+            )
+            uow.tickets.add(a_ticket("tkt-k1", sales_point_id="sp-kiosk"))
+            ids.append("tkt-k1")
+            expect(uow)
+            uow.commit()
+        with self.uow() as uow:
+            expect(uow)
+            # Work left without commit moves no counter.
+            sell(uow, ("tkt-gone", "perf-premiere", SALES_POINT))
+            doomed = uow.tickets.get("tkt-p0")
+            assert doomed is not None
+            doomed.cancel()
+            uow.tickets.update(doomed)
+        ids.remove("tkt-gone")
+        with self.uow() as uow:
+            expect(uow)
+            for id in ("tkt-p0", "tkt-h1"):
+                ticket = uow.tickets.get(id)
+                assert ticket is not None
+                ticket.cancel()
+                uow.tickets.update(ticket)
+            # A ticket moved to another sales point, another to another performance; a print
+            # and a control count as before.
+            moved = uow.tickets.get("tkt-p1")
+            other = uow.tickets.get("tkt-p2")
+            scanned = uow.tickets.get("tkt-p3")
+            assert moved is not None and other is not None and scanned is not None
+            moved.sales_point_id = "sp-kiosk"
+            other.performance_id = "perf-second"
+            scanned.print()
+            uow.tickets.update(moved)
+            uow.tickets.update(other)
+            uow.tickets.update(scanned)
+            expect(uow)
+            uow.commit()
+        with self.uow() as uow:
+            expect(uow)
+            scanned = uow.tickets.get("tkt-p3")
+            cancelled = uow.tickets.get("tkt-p0")
+            assert scanned is not None and cancelled is not None
+            scanned.control(NOON, "gate-1")
+            # a cancelled ticket moved elsewhere still counts nowhere
+            cancelled.sales_point_id = "sp-hotels"
+            uow.tickets.update(scanned)
+            uow.tickets.update(cancelled)
+            uow.commit()
+        with self.uow() as uow:
+            expect(uow)
+            assert {
+                o.sales_point_id: o.places
+                for o in uow.performances.places_out("perf-premiere", NOON)
+            } == {
+                "sp-kiosk": 2,
+                SALES_POINT: 1,
+            }
 
     def test_a_tariff_with_its_product_in_one_read(self) -> None:
         self.given(
