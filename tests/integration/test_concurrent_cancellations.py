@@ -144,3 +144,53 @@ def test_invoicing_and_cancelling_invoiced_orders_at_once_keeps_numbers_gapless(
     # 2 first invoices, 6 credit notes, and one invoice per structure for the later orders
     assert sorted(i.number for i in found) == list(range(1, 11))
     assert sum(i.kind is InvoiceKind.CREDIT_NOTE for i in found) == 6
+
+
+def test_orders_and_cancellations_over_two_performances_at_once_never_deadlock(
+    new_storage: StorageFactory,
+) -> None:
+    """A sale writes its tickets (and, on the SQL storage, the places-sold counters they update)
+    under its performances' locks; a cancellation takes the same performances first, so the two
+    never hold one counter each while waiting for the other's (a deadlock on PostgreSQL)."""
+    world = new_world(new_storage)
+    agency = set_up_agency(world)
+    # The later performance first: a sale still locks by id, but writes its tickets line by line.
+    lines = (
+        LineRequest(agency.later_performance_id, agency.full_id, 1),
+        LineRequest(agency.performance_id, agency.agency_tariff_id, 1),
+    )
+
+    def buy(domain: TicketDomain) -> str:
+        return domain.sales.place_order(
+            PlaceOrder(agency.alice, lines, PaymentMethod.CARD, card=CardPayment("tok_visa"))
+        ).id
+
+    placed = [buy(world.domain) for _ in range(SELLERS)]
+    sellers = [seller(world, new_storage()) for _ in range(SELLERS)]
+    start = threading.Barrier(2 * SELLERS)
+    conflicts: list[ConcurrencyError] = []
+    failures: list[BaseException] = []
+
+    def run(job: Job, domain: TicketDomain) -> None:
+        start.wait()
+        try:
+            job(domain)
+        except ConcurrencyError as conflict:
+            conflicts.append(conflict)
+        except BaseException as error:  # surfaced below, with its traceback
+            failures.append(error)
+
+    def cancel(order_id: str) -> Job:
+        return lambda domain: domain.accounts.cancel_order(CancelOrder(agency.operator, order_id))
+
+    jobs: list[Job] = [*map(cancel, placed), *[buy] * SELLERS]
+    threads = [
+        threading.Thread(target=run, args=(job, sellers[i % SELLERS])) for i, job in enumerate(jobs)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not failures, failures
+    assert not conflicts, [conflict.message for conflict in conflicts]
+    assert len(world.payments.refunds) == SELLERS

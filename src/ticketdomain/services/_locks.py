@@ -130,6 +130,14 @@ class Locks:
             ]
         return Places(self._uow, sales_point, performances, quotas)
 
+    def performances(self, performance_ids: Collection[str]) -> None:
+        """Lock these performances (by id) without counting places: a cancellation frees
+        places, and taking its performances first keeps it in the order a sale takes them (the
+        SQL storage counts places sold per performance in rows the tickets' writes update)."""
+        self._take(LockStep.PLACES)
+        for performance_id in sorted(set(performance_ids)):
+            self._uow.performances.get_for_update(performance_id)
+
     # --- 3. and 4. money --------------------------------------------------------------------
 
     def account(self, organization_id: str, structure_id: str) -> HoldingAccount | None:

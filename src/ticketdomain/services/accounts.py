@@ -238,6 +238,7 @@ class AccountService:
     ) -> tuple[Order, r.OrderCancelled]:
         now = self.adapters.clock.now()
         locks = Locks(uow)
+        locks.performances([line.performance_id for line in found.lines])
         account = locks.account(organization.id, found.structure_id) if found.on_account else None
         # Under the account's lock no invoice can take the order: read which one holds it.
         invoiced = (

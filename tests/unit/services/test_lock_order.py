@@ -210,7 +210,13 @@ def cancel_invoiced_order(a: Agency) -> tuple[Callable[[], object], set[LockStep
     d.accounts.issue_invoice(IssueInvoice(a.operator, a.organization_id, a.hotel_id))
     return (
         lambda: d.accounts.cancel_order(CancelOrder(a.operator, order_id)),
-        {LockStep.ACCOUNT, LockStep.INVOICE_SEQUENCE, LockStep.ORDERS, LockStep.TICKETS},
+        {
+            LockStep.PLACES,
+            LockStep.ACCOUNT,
+            LockStep.INVOICE_SEQUENCE,
+            LockStep.ORDERS,
+            LockStep.TICKETS,
+        },
     )
 
 
@@ -218,7 +224,7 @@ def cancel_order_on_account(a: Agency) -> tuple[Callable[[], object], set[LockSt
     order_id = place(a)
     return (
         lambda: a.world.domain.accounts.cancel_order(CancelOrder(a.operator, order_id)),
-        {LockStep.ACCOUNT, LockStep.ORDERS, LockStep.TICKETS},
+        {LockStep.PLACES, LockStep.ACCOUNT, LockStep.ORDERS, LockStep.TICKETS},
     )
 
 
@@ -226,7 +232,7 @@ def cancel_card_order(a: Agency) -> tuple[Callable[[], object], set[LockStep]]:
     order_id = place(a, PaymentMethod.CARD)
     return (
         lambda: a.world.domain.accounts.cancel_order(CancelOrder(a.operator, order_id)),
-        {LockStep.ORDERS, LockStep.TICKETS},
+        {LockStep.PLACES, LockStep.ORDERS, LockStep.TICKETS},
     )
 
 
