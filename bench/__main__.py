@@ -9,7 +9,8 @@ default the local server; in a schema of its own, dropped afterwards). ``--quick
 smaller rounds and a 10,000-ticket dashboard, ``--tiny`` the least that still runs everything
 (the smoke test's); ``--growth N`` times an order with 1,000 and with N stored orders (by
 default 100,000 without ``--quick``), and the full run times a 10,000-row import on SQLite
-(2,000 with ``--quick``).
+(2,000 with ``--quick``) and, on PostgreSQL, 1, 2, 4 and 8 processes placing orders with the
+oversell check (``bench/processes.py``; 1 and 2 with ``--tiny``).
 
     python -m bench --legacy [--orders N] [--tickets N N...]
 

@@ -43,6 +43,8 @@ from sqlalchemy import (
 
 from bench.dashboard import populate
 from bench.floor import COUNTERS, Floor
+from bench.processes import processes
+from bench.processes import report as process_report
 from support.corporate import Corporate, set_up_corporate
 from ticketdomain import (
     CreatePerformance,
@@ -80,6 +82,8 @@ class Settings:
     growth: int | None
     postgresql_url: str | None
     import_rows: int = 0
+    #: orders per run of the processes part on PostgreSQL (``bench/processes.py``; 0: none)
+    process_orders: int = 0
 
 
 @attrs.define
@@ -754,7 +758,19 @@ def run(settings: Settings, json_path: str | None = None) -> list[Row]:
         )
     else:
         print("10,000-row import, SQLite write lock held: not measured in this mode")
-    print("8 processes placing orders on PostgreSQL vs 1, oversell check: not measured yet")
+    if settings.process_orders and url and len(storages) > 1:
+        counts = (1, 2) if settings.process_orders < 64 else (1, 2, 4, 8)
+        with postgresql_storage(url) as storage:
+            name = describe_postgresql(storage.engine)
+            print(f"{name}: {', '.join(map(str, counts))} processes placing orders ...", flush=True)
+            measured = processes(storage, url, settings.rounds, settings.process_orders, counts)
+        print(f"{max(counts)} processes placing orders on {name} vs 1, oversell check:")
+        for line in process_report(measured, os.cpu_count()):
+            print(line)
+        if any(run.problems for run in measured.runs):
+            raise SystemExit("Oversold, or the places-sold counters differ from a recount.")
+    else:
+        print("8 processes placing orders on PostgreSQL vs 1, oversell check: not measured")
     if json_path:
         Path(json_path).write_text(json.dumps([row.as_json() for row in rows], indent=2))
     return rows
@@ -763,9 +779,16 @@ def run(settings: Settings, json_path: str | None = None) -> list[Row]:
 def settings_for(quick: bool, tiny: bool, growth: int | None, postgresql: bool) -> Settings:
     url = os.environ.get("TICKETDOMAIN_TEST_PG_URL", PG_URL_DEFAULT) if postgresql else None
     if tiny:
-        return Settings(2, 3, 300, 2, growth, url)
+        return Settings(2, 3, 300, 2, growth, url, process_orders=16)
     if quick:
-        return Settings(3, 50, 10_000, 5, growth, url, import_rows=2000)
+        return Settings(3, 50, 10_000, 5, growth, url, import_rows=2000, process_orders=200)
     return Settings(
-        5, 200, 100_000, 10, 100_000 if growth is None else growth, url, import_rows=10_000
+        5,
+        200,
+        100_000,
+        10,
+        100_000 if growth is None else growth,
+        url,
+        import_rows=10_000,
+        process_orders=800,
     )
