@@ -18,9 +18,9 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
-from ticketdomain.core.contacts import Structure
-from ticketdomain.core.errors import CsvInvalidError, CsvTooLargeError
-from ticketdomain.core.sales import TicketState
+from ticketdomain.core.contacts import Email, Individual, PersonName, Structure
+from ticketdomain.core.errors import CsvInvalidError, CsvTooLargeError, TicketDomainError
+from ticketdomain.core.sales import Ticket, TicketState
 from ticketdomain.core.spreadsheets import spreadsheet_safe as spreadsheet_safe  # lived here
 from ticketdomain.core.spreadsheets import write_csv
 
@@ -311,3 +311,128 @@ def read_sheet(content: bytes, max_bytes: int = MAX_SHEET_BYTES) -> list[SheetLi
             )
         )
     return lines
+
+
+# --- the import's row checks ----------------------------------------------------------------
+
+
+@attrs.frozen
+class RowRejection:
+    """A row of an import that is not distributed, and why (``code``: ``incomplete``,
+    ``name_invalid``, ``email_invalid``, ``duplicate_ticket``, ``ticket_unknown``,
+    ``ticket_not_in_stock`` or ``foreign_contact``)."""
+
+    row: int
+    ticket_id: str
+    code: str
+    message: str
+
+
+@attrs.frozen
+class ImportRow:
+    """A filled-in row whose fields are valid: its ticket goes to the individual it names."""
+
+    row: int
+    ticket_id: str
+    name: PersonName
+    email: Email
+
+    @property
+    def email_key(self) -> str:
+        """The email as contacts are matched: ignoring case."""
+        return self.email.value.lower()
+
+
+@attrs.frozen
+class SheetCheck:
+    """The rows of a filled-in sheet sorted by what the sheet alone says of them."""
+
+    untouched: tuple[SheetLine, ...]
+    rejected: tuple[RowRejection, ...]
+    wanted: tuple[ImportRow, ...]
+
+
+def check_sheet(lines: Iterable[SheetLine]) -> SheetCheck:
+    """Check every row on its own text (no storage needed): blank rows stay in stock; a row
+    filled in part, naming a ticket an earlier filled-in row named, or with an invalid name or
+    email is rejected; the others are wanted."""
+    untouched: list[SheetLine] = []
+    rejected: list[RowRejection] = []
+    wanted: list[ImportRow] = []
+    seen: set[str] = set()
+    for line in lines:
+        if line.untouched:
+            untouched.append(line)
+            continue
+        if not (line.ticket_id and line.first_name and line.last_name and line.email):
+            rejected.append(
+                RowRejection(
+                    line.row,
+                    line.ticket_id,
+                    "incomplete",
+                    "Fill in ticket_id, first_name, last_name and email, or none.",
+                )
+            )
+        elif line.ticket_id in seen:
+            rejected.append(
+                RowRejection(
+                    line.row,
+                    line.ticket_id,
+                    "duplicate_ticket",
+                    "This ticket is on an earlier row already.",
+                )
+            )
+        else:
+            try:
+                name = PersonName(line.first_name, line.last_name)
+                email = Email(line.email)
+            except TicketDomainError as error:
+                rejected.append(RowRejection(line.row, line.ticket_id, error.code, error.message))
+            else:
+                wanted.append(ImportRow(line.row, line.ticket_id, name, email))
+        # A rejected row still takes its ticket: a later row naming it again is a duplicate.
+        seen.add(line.ticket_id)
+    return SheetCheck(tuple(untouched), tuple(rejected), tuple(wanted))
+
+
+def check_stock(
+    rows: Iterable[ImportRow],
+    tickets: Mapping[str, Ticket],
+    contacts: Mapping[str, Individual | None],
+    organization_id: str,
+    structure_id: str,
+) -> tuple[list[ImportRow], list[RowRejection]]:
+    """Split wanted rows into those that can be distributed now and those rejected: the ticket
+    unknown (or another organization's), no longer in the structure's stock, or the email a
+    contact of another structure. ``tickets`` by id, ``contacts`` by email ignoring case (a
+    missing key: nobody has that email)."""
+    kept: list[ImportRow] = []
+    rejected: list[RowRejection] = []
+    for row in rows:
+        ticket = tickets.get(row.ticket_id)
+        contact = contacts.get(row.email_key)
+        if ticket is None or ticket.organization_id != organization_id:
+            rejected.append(
+                RowRejection(row.row, row.ticket_id, "ticket_unknown", "No such ticket.")
+            )
+        elif ticket.stock_structure_id != structure_id or not ticket.in_stock:
+            rejected.append(
+                RowRejection(
+                    row.row,
+                    row.ticket_id,
+                    "ticket_not_in_stock",
+                    "This ticket is no longer in stock.",
+                )
+            )
+        elif contact is not None and contact.structure_id not in (None, structure_id):
+            rejected.append(
+                RowRejection(
+                    row.row,
+                    row.ticket_id,
+                    "foreign_contact",
+                    "This email belongs to another structure.",
+                )
+            )
+        else:
+            kept.append(row)
+    return kept, rejected

@@ -196,6 +196,12 @@ class OrderRepository(Repository[Order], Protocol):
 class TicketRepository(Repository[Ticket], Protocol):
     def add_many(self, tickets: Sequence[Ticket]) -> None: ...
 
+    def update_many(self, tickets: Sequence[Ticket]) -> None:
+        """Write every ticket back as ``update`` does (each version incremented), in as few
+        statements as the storage allows; ``ConcurrencyError`` when one of them was changed by
+        another unit of work or does not exist."""
+        ...
+
     def for_order(self, order_id: str) -> list[Ticket]:
         """Ordered by id."""
         ...

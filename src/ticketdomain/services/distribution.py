@@ -12,9 +12,10 @@ from ticketdomain.core.catalog import Activity, Performance, Product, check_quan
 from ticketdomain.core.contacts import ContactRole, Email, Individual, PersonName, Structure
 from ticketdomain.core.distribution import (
     Family,
-    SheetLine,
     SheetRow,
     Tally,
+    check_sheet,
+    check_stock,
     read_sheet,
     tally,
     write_sheet,
@@ -26,7 +27,6 @@ from ticketdomain.core.errors import (
     QuantityInvalidError,
     RecipientInvalidError,
     StockInsufficientError,
-    TicketDomainError,
 )
 from ticketdomain.core.identity import ActorKind, LinkPurpose, RelayActor
 from ticketdomain.core.sales import Ticket, TicketState, check_ticket_ids
@@ -383,7 +383,9 @@ class DistributionService:
         session: RelayActor,
         member: Individual,
         tickets: Sequence[Ticket],
+        labels: Labels | None = None,
     ) -> str:
+        """The member's invitation, queued; ``labels`` shared when several are sent at once."""
         organization = need(
             uow.organizations.get(session.organization_id), "organization", session.organization_id
         )
@@ -394,7 +396,7 @@ class DistributionService:
         return queue_notice(
             uow,
             self.adapters,
-            Labels(uow),
+            labels or Labels(uow),
             member,
             f"{organization.name}: {len(tickets)} ticket(s) to print",
             f"{structure.name} sent you {len(tickets)} ticket(s):",
@@ -501,80 +503,70 @@ class DistributionService:
         spreadsheet, and ``ImportRejectedError`` (``details["rows"]``: row, ticket_id, code,
         message of every bad row) when a row is bad and ``apply_valid_rows`` is off.
         """
+        # The relay first, then the file read and its rows checked with no unit of work open
+        # (on SQLite every unit of work holds the write lock), then one short unit of work
+        # locks the tickets, checks the stock and the contacts again and writes in bulk.
         with self._auth.relay(command) as (uow, session):
             self._authorize(uow, session)
-            lines = read_sheet(command.content)
-            reports: dict[int, r.ImportRowReport] = {}
-            wanted: dict[int, tuple[SheetLine, PersonName, Email]] = {}
-            seen: set[str] = set()
-            for line in lines:
-                if line.untouched:
-                    reports[line.row] = r.ImportRowReport(
-                        line.row, line.ticket_id, r.ImportOutcome.UNTOUCHED
-                    )
-                    continue
-                problem = _check_line(line, seen)
-                if isinstance(problem, r.ImportRowReport):
-                    reports[line.row] = problem
-                else:
-                    wanted[line.row] = (line, *problem)
-                seen.add(line.ticket_id)
-            found = {
-                t.id: t
-                for t in Locks(uow).tickets([line.ticket_id for line, _, _ in wanted.values()])
-            }
+        sheet = check_sheet(read_sheet(command.content))
+        reports: dict[int, r.ImportRowReport] = {
+            line.row: r.ImportRowReport(line.row, line.ticket_id, r.ImportOutcome.UNTOUCHED)
+            for line in sheet.untouched
+        }
+        with self._auth.relay(command) as (uow, session):
+            self._authorize(uow, session)
+            found = {t.id: t for t in Locks(uow).tickets([row.ticket_id for row in sheet.wanted])}
             # Each email is looked up once, for the check and then for the distribution.
-            contacts: dict[str, Individual | None] = {}
-            for row, (line, _, email) in list(wanted.items()):
-                ticket = found.get(line.ticket_id)
-                if ticket is None or ticket.organization_id != session.organization_id:
-                    reports[row] = _rejected(line, "ticket_unknown", "No such ticket.")
-                elif ticket.stock_structure_id != session.structure_id or not ticket.in_stock:
-                    reports[row] = _rejected(
-                        line, "ticket_not_in_stock", "This ticket is no longer in stock."
-                    )
-                elif _is_foreign(_contact(uow, session, email, contacts), session):
-                    reports[row] = _rejected(
-                        line, "foreign_contact", "This email belongs to another structure."
-                    )
-                else:
-                    continue
-                del wanted[row]
-            rejected = [
-                report for report in reports.values() if report.outcome is r.ImportOutcome.REJECTED
-            ]
+            contacts = {
+                row.email_key: uow.individuals.find_by_email(
+                    session.institution_id, row.email.value
+                )
+                for row in {row.email_key: row for row in sheet.wanted}.values()
+            }
+            wanted, refused = check_stock(
+                sheet.wanted, found, contacts, session.organization_id, session.structure_id
+            )
+            rejected = sorted((*sheet.rejected, *refused), key=lambda rejection: rejection.row)
             if rejected and not command.apply_valid_rows:
                 raise ImportRejectedError(
                     f"{len(rejected)} row(s) of the spreadsheet are wrong; nothing was "
                     "distributed.",
                     rows=[
                         {
-                            "row": report.row,
-                            "ticket_id": report.ticket_id,
-                            "code": report.code,
-                            "message": report.message,
+                            "row": rejection.row,
+                            "ticket_id": rejection.ticket_id,
+                            "code": rejection.code,
+                            "message": rejection.message,
                         }
-                        for report in sorted(rejected, key=lambda report: report.row)
+                        for rejection in rejected
                     ],
                 )
-            by_member: dict[str, tuple[Individual, list[Ticket]]] = {}
-            for row, (line, name, email) in sorted(wanted.items()):
-                key = email.value.lower()
-                if key not in by_member:
-                    member = self._find_or_create_member(
-                        uow, session, email, name, False, _contact(uow, session, email, contacts)
-                    )
-                    by_member[key] = (member, [])
-                member, tickets = by_member[key]
-                ticket = found[line.ticket_id]
-                ticket.assign(member.id)
-                uow.tickets.update(ticket)
-                tickets.append(ticket)
-                reports[row] = r.ImportRowReport(
-                    row, line.ticket_id, r.ImportOutcome.DISTRIBUTED, holder_id=member.id
+            for rejection in rejected:
+                reports[rejection.row] = r.ImportRowReport(
+                    rejection.row,
+                    rejection.ticket_id,
+                    r.ImportOutcome.REJECTED,
+                    code=rejection.code,
+                    message=rejection.message,
                 )
+            by_member: dict[str, tuple[Individual, list[Ticket]]] = {}
+            for row in sorted(wanted, key=lambda row: row.row):
+                if row.email_key not in by_member:
+                    member = self._find_or_create_member(
+                        uow, session, row.email, row.name, False, contacts[row.email_key]
+                    )
+                    by_member[row.email_key] = (member, [])
+                member, tickets = by_member[row.email_key]
+                ticket = found[row.ticket_id]
+                ticket.assign(member.id)
+                tickets.append(ticket)
+                reports[row.row] = r.ImportRowReport(
+                    row.row, row.ticket_id, r.ImportOutcome.DISTRIBUTED, holder_id=member.id
+                )
+            uow.tickets.update_many([t for _, tickets in by_member.values() for t in tickets])
+            labels = Labels(uow)
             mails = tuple(
-                self._invitation(uow, session, member, tickets)
+                self._invitation(uow, session, member, tickets, labels)
                 for member, tickets in by_member.values()
             )
             uow.commit()
@@ -671,37 +663,6 @@ class DistributionService:
 def _is_foreign(contact: Individual | None, session: RelayActor) -> bool:
     """Whether the contact belongs to a structure other than the relay's."""
     return contact is not None and contact.structure_id not in (None, session.structure_id)
-
-
-def _contact(
-    uow: UnitOfWork, session: RelayActor, email: Email, seen: dict[str, Individual | None]
-) -> Individual | None:
-    """The contact with this email, looked up once per ``seen``."""
-    key = email.value.lower()
-    if key not in seen:
-        seen[key] = uow.individuals.find_by_email(session.institution_id, email.value)
-    return seen[key]
-
-
-def _rejected(line: SheetLine, code: str, message: str) -> r.ImportRowReport:
-    return r.ImportRowReport(
-        line.row, line.ticket_id, r.ImportOutcome.REJECTED, code=code, message=message
-    )
-
-
-def _check_line(line: SheetLine, seen: set[str]) -> r.ImportRowReport | tuple[PersonName, Email]:
-    if not (line.ticket_id and line.first_name and line.last_name and line.email):
-        return _rejected(
-            line, "incomplete", "Fill in ticket_id, first_name, last_name and email, or none."
-        )
-    if line.ticket_id in seen:
-        return _rejected(line, "duplicate_ticket", "This ticket is on an earlier row already.")
-    try:
-        name = PersonName(line.first_name, line.last_name)
-        email = Email(line.email)
-    except TicketDomainError as error:
-        return _rejected(line, error.code, error.message)
-    return name, email
 
 
 def _tally_view(counts: Tally, names: dict[str, str]) -> r.TallyView:

@@ -1829,6 +1829,44 @@ class StorageContract:
             with pytest.raises(ConcurrencyError):
                 uow.tickets.add_many([a_ticket("tkt-new"), a_printed_ticket("tkt-000")])
 
+    def test_update_many_writes_every_ticket_back(self) -> None:
+        self.given(tickets=[a_ticket(f"tkt-{n:03}", barcode=f"BC-{n:03}") for n in range(120)])
+        with self.uow() as uow:
+            tickets = uow.tickets.get_many_for_update([f"tkt-{n:03}" for n in range(120)])
+            for ticket in tickets:
+                ticket.assign("ind-anna")
+            # Some change more (a write may set only what changed): each is stored whole.
+            tickets[1].stock_structure_id = BRANCH
+            tickets[2].reclaim("BC-NEW-002")
+            tickets[3].print("Zoë")
+            uow.tickets.update_many(list(reversed(tickets)))
+            uow.tickets.update_many([])
+            assert {t.version for t in tickets} == {tickets[0].version}
+            # Written back again in the same unit of work, from the version just written.
+            tickets[4].print("Marc")
+            uow.tickets.update_many([tickets[4]])
+            uow.commit()
+        with self.uow() as uow:
+            assert uow.tickets.get_many_for_update([t.id for t in tickets]) == tickets
+            assert len(uow.tickets.for_holder("ind-anna")) == 119
+            assert uow.tickets.by_barcode("BC-002") == tickets[2]
+
+    def test_update_many_refuses_a_stale_or_unknown_ticket(self) -> None:
+        self.given(tickets=[a_ticket("tkt-1"), a_ticket("tkt-2")])
+        with self.uow() as uow:
+            missing = a_ticket("tkt-none")
+            with pytest.raises(ConcurrencyError):
+                uow.tickets.update_many([*uow.tickets.get_many_for_update(["tkt-1"]), missing])
+        if not self.detects_stale_versions:
+            return
+        stale = self.load("tickets", "tkt-2")
+        with self.uow() as uow:
+            fresh = uow.tickets.get_many_for_update(["tkt-2"])
+            uow.tickets.update_many(fresh)
+            uow.commit()
+        with self.uow() as uow, pytest.raises(ConcurrencyError):
+            uow.tickets.update_many([stale])
+
     def test_sold_places_ignores_cancelled_tickets_and_other_sales_points(self) -> None:
         cancelled = a_ticket("tkt-cancelled")
         cancelled.cancel()

@@ -554,6 +554,10 @@ class _Tickets(_Repo[Ticket]):
         item.version += 1
         super().update(item)
 
+    def update_many(self, items: Sequence[Ticket]) -> None:
+        for item in items:
+            self.update(item)
+
 
 class _Accounts(_Repo[HoldingAccount]):
     """Accounts are stored without their ledger, kept beside them by account id as an
