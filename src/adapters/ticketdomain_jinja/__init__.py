@@ -1,0 +1,1 @@
+"""Mail templates: Jinja2 (autoescaped HTML and plain text), formatted per language with Babel."""

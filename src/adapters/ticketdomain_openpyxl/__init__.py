@@ -1,0 +1,1 @@
+"""Distribution sheets and reports as .xlsx workbooks, with openpyxl."""

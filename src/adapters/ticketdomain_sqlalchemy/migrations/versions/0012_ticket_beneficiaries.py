@@ -1,0 +1,21 @@
+"""Who will attend: a printed ticket's beneficiary email and consent (owned by the beneficiaries work).
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-11-29
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0012"
+down_revision: str | Sequence[str] | None = "0011"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
