@@ -1,4 +1,4 @@
-"""Billing details: what an invoice PDF and its Swiss QR-bill print (owned by the invoices work).
+"""Billing details: what an invoice PDF and its Swiss QR-bill print.
 
 Revision ID: 0010
 Revises: 0009

@@ -1,4 +1,4 @@
-"""Languages of contacts and organizations, and the HTML part of queued mail (owned by the mail work).
+"""Languages of contacts and organizations, and the HTML part of queued mail.
 
 Revision ID: 0011
 Revises: 0010

@@ -1,4 +1,4 @@
-"""Who will attend: a printed ticket's beneficiary email and consent (owned by the beneficiaries work).
+"""Who will attend: a printed ticket's beneficiary email and consent.
 
 Revision ID: 0012
 Revises: 0011
