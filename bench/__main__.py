@@ -10,7 +10,9 @@ smaller rounds and a 10,000-ticket dashboard, ``--tiny`` the least that still ru
 (the smoke test's); ``--growth N`` times an order with 1,000 and with N stored orders (by
 default 100,000 without ``--quick``), and the full run times a 10,000-row import on SQLite
 (2,000 with ``--quick``) and, on PostgreSQL, 1, 2, 4 and 8 processes placing orders with the
-oversell check (``bench/processes.py``; 1 and 2 with ``--tiny``).
+oversell check (``bench/processes.py``; 1 and 2 with ``--tiny``). Then ticket PDFs beside a bare
+fpdf2 floor and the peak memory of a 1,000- and a 10,000-ticket batch (``bench/documents.py``;
+20 and 60 tickets with ``--tiny``).
 
     python -m bench --legacy [--orders N] [--tickets N N...]
 
@@ -43,6 +45,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from bench import documents
 from bench.dashboard import bench_dashboard
 from bench.hot_paths import run, settings_for
 from support.agency import Agency, set_up_agency
@@ -171,6 +174,8 @@ def main() -> None:
         )
         if not all(row.same_rows is not False for row in rows):
             sys.exit("The floor and the library did not write the same rows.")
+        # Ticket PDFs beside a bare fpdf2 floor, and a batch's peak memory (bench/documents.py).
+        documents.report(args.quick, args.tiny)
         return
     if any(size < 10 for size in args.tickets):
         parser.error("--tickets: at least 10 tickets")

@@ -27,6 +27,9 @@ def test_the_tiny_bench_runs_and_its_floor_writes_what_the_library_writes(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "| place an order of 4 tickets" in done.stdout
+    # Ticket PDFs beside their floor, and a batch's memory.
+    assert "| tickets PDF of 4 tickets |" in done.stdout
+    assert "batch of 60 tickets (render_to" in done.stdout
 
     rows = json.loads(out.read_text())
     storages = {row["storage"].split()[0] for row in rows}

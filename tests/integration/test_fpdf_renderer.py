@@ -1,13 +1,19 @@
-"""FpdfTicketRenderer: real PDFs read back from their uncompressed bytes."""
+"""FpdfTicketRenderer: real PDFs read back from their uncompressed bytes.
+
+The byte-level checks print with the built-in Helvetica (``core_font=True``), whose strings are
+cp1252 in the content stream; the embedded Unicode fonts (the default) are read back by text
+extraction here and in test_ticket_pdf_*.py."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pypdf
 import pypdfium2
 import pytest
 from qrcode import QRCode
@@ -21,7 +27,6 @@ from ticketdomain_fpdf import FpdfTicketRenderer
 from ticketdomain_system import SecretsBarcodeGenerator
 
 PARIS = ZoneInfo("Europe/Paris")
-DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 
 def ticket(number: int, beneficiary: str, **changes: object) -> PrintableTicket:
@@ -63,25 +68,27 @@ def content_streams(pdf: bytes) -> list[bytes]:
 
 def drawn_qr(stream: bytes) -> list[list[bool]]:
     """The QR module matrix rebuilt from the rectangles of the one filled path on the page."""
-    (path,) = re.findall(rb" g (.*?) f Q", stream, flags=re.DOTALL)
+    (path,) = re.findall(rb"q 0 g\n(.*?)\nf Q", stream, flags=re.DOTALL)
     rects = [
         tuple(float(n) for n in m)
         for m in re.findall(rb"([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+) re", path)
     ]
     module = min(h for _, _, _, h in rects)
     left = min(x for x, _, _, _ in rects)
-    top = min(y for _, y, _, _ in rects)
+    # PDF space grows upwards: the first row is the highest.
+    top = max(y for _, y, _, _ in rects)
     size = round((max(x + w for x, _, w, _ in rects) - left) / module)
     matrix = [[False] * size for _ in range(size)]
     for x, y, w, _ in rects:
-        row, first = round((y - top) / module), round((x - left) / module)
+        row, first = round((top - y) / module), round((x - left) / module)
         for column in range(first, first + round(w / module)):
             matrix[row][column] = True
     return matrix
 
 
 def expected_qr(barcode: str) -> list[list[bool]]:
-    code = QRCode(error_correction=ERROR_CORRECT_M, border=0)
+    # The renderer fixes the mask (any fixed mask is a valid code; choosing one costs most).
+    code = QRCode(error_correction=ERROR_CORRECT_M, border=0, mask_pattern=4)
     code.add_data(barcode)
     code.make(fit=True)
     return [[bool(m) for m in row] for row in code.get_matrix()]
@@ -89,7 +96,7 @@ def expected_qr(barcode: str) -> list[list[bool]]:
 
 @pytest.fixture(scope="module")
 def pdf() -> bytes:
-    return FpdfTicketRenderer(compress=False).render(TICKETS)
+    return FpdfTicketRenderer(compress=False, core_font=True).render(TICKETS)
 
 
 def test_the_media_type_is_pdf() -> None:
@@ -136,7 +143,7 @@ def test_names_the_built_in_font_lacks_are_transliterated(pdf: bytes) -> None:
 def test_other_scripts_never_crash_the_built_in_font() -> None:
     quoted = "\u2018Ω\u2019"  # cp1252 has the typographic quotes, not the Greek letter
     odd = ticket(4, "王小明 Дмитрий", venue=f"Théâtre — {quoted} ẞ", activity="ﬁne\tline\nbreak")
-    pdf = FpdfTicketRenderer(compress=False).render([odd])
+    pdf = FpdfTicketRenderer(compress=False, core_font=True).render([odd])
     (page,) = content_streams(pdf)
     assert shown("??? ???????") in page
     assert shown("fine line break") in page
@@ -183,7 +190,7 @@ def test_times_are_shown_in_the_performances_zone() -> None:
         ),
     }
     for starts_at, expected in cases.items():
-        pdf = FpdfTicketRenderer(compress=False).render(
+        pdf = FpdfTicketRenderer(compress=False, core_font=True).render(
             [ticket(1, "A B", performance_starts_at=starts_at)]
         )
         assert shown(expected) in pdf, expected
@@ -192,7 +199,7 @@ def test_times_are_shown_in_the_performances_zone() -> None:
 def test_a_ticket_naming_its_zone_prints_the_start_there() -> None:
     # Stored in UTC (18:30), printed in the venue's zone the ticket names.
     starts_at = datetime(2026, 5, 10, 18, 30, tzinfo=UTC)
-    pdf = FpdfTicketRenderer(compress=False).render(
+    pdf = FpdfTicketRenderer(compress=False, core_font=True).render(
         [ticket(1, "A B", performance_starts_at=starts_at, time_zone="Europe/Zurich")]
     )
     assert shown("Sunday 10 May 2026") in pdf
@@ -217,6 +224,7 @@ def test_title_and_creation_date_go_into_the_metadata() -> None:
     pdf = FpdfTicketRenderer(
         compress=False, title="Order ord_42", creation_date=datetime(2025, 3, 1, tzinfo=UTC)
     ).render(TICKETS[:1])
+    # The default (embedded fonts) writes the same metadata.
     assert b"/Title (Order ord_42)" in pdf
     assert b"/CreationDate (D:20250301000000Z" in pdf
 
@@ -237,13 +245,28 @@ def test_a_missing_font_file_is_refused_at_construction(tmp_path: Path) -> None:
         FpdfTicketRenderer(font=tmp_path / "absent.ttf")
 
 
-@pytest.mark.skipif(not DEJAVU.is_file(), reason="DejaVu Sans is not installed")
-def test_a_unicode_font_prints_every_name_as_given() -> None:
-    renderer = FpdfTicketRenderer(compress=False, font=DEJAVU)
+def test_the_default_embedded_font_prints_every_name_as_given() -> None:
+    # No system font: DejaVu Sans ships in the package and is the default.
+    renderer = FpdfTicketRenderer(compress=False)
     pdf = renderer.render(TICKETS)
     assert len(re.findall(rb"/Type /Page\b", pdf)) == 3
     assert b"/FontFile2" in pdf
+    assert b"DejaVuSans" in pdf
     # The embedded subset maps glyphs back to Ł (U+0141) and ë (U+00EB): text stays searchable.
     assert b"<0141>" in pdf
     assert b"<00EB>" in pdf
     assert renderer.render(TICKETS) == pdf
+    pages = [page.extract_text() for page in pypdf.PdfReader(BytesIO(pdf)).pages]
+    for page, printed in zip(pages, TICKETS, strict=True):
+        assert printed.beneficiary in page
+        assert "20:30 CEST (Europe/Paris, UTC+02:00)" in page
+
+
+def test_a_host_font_file_replaces_the_main_face(tmp_path: Path) -> None:
+    from ticketdomain_fpdf._fonts import EMBEDDED_FONTS_DIR
+
+    own = tmp_path / "HostSans.ttf"
+    own.write_bytes((EMBEDDED_FONTS_DIR / "DejaVuSans-Bold.ttf").read_bytes())
+    pdf = FpdfTicketRenderer(compress=False, font=own).render(TICKETS[1:2])
+    assert b"+DejaVuSansBold" in pdf
+    assert "Łukasz Kowalski" in pypdf.PdfReader(BytesIO(pdf)).pages[0].extract_text()

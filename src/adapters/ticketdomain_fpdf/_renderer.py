@@ -1,22 +1,32 @@
-"""Print@home tickets as a PDF drawn with fpdf2, one A4 page per ticket."""
+"""Print@home tickets as a PDF drawn with fpdf2: one, two or four tickets to an A4 page."""
 
 from __future__ import annotations
 
+import enum
+import gc
+import io
+import itertools
+import math
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence, Sized
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO, cast
 
+import attrs
 from fpdf import FPDF
-from fpdf.enums import Align, WrapMode, XPos, YPos
+from fpdf.enums import Align
+from fpdf.fonts import CORE_FONTS_CHARWIDTHS, TTFFont
 from qrcode import QRCode
 from qrcode.constants import ERROR_CORRECT_M
 
 from ticketdomain.core.errors import ValidationError
 from ticketdomain.core.printing import PrintableTicket
 from ticketdomain.core.timezones import in_zone, offset_label, zone_label
+from ticketdomain_fpdf._fonts import FontDocument, FontFamily, FontSet, needs_shaping
+from ticketdomain_fpdf._pdfjoin import PdfJoiner
 
-__all__ = ["FpdfTicketRenderer"]
+__all__ = ["CHUNK_TICKETS", "DEFAULT_CREATION_DATE", "FpdfTicketRenderer", "TicketLayout"]
 
 # A fixed creation date keeps the output a function of the tickets alone: same tickets, same bytes.
 DEFAULT_CREATION_DATE = datetime(2000, 1, 1, tzinfo=UTC)
@@ -24,7 +34,6 @@ DEFAULT_CREATION_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 # The built-in PDF fonts know only this code page; everything else is transliterated.
 _CORE_ENCODING = "cp1252"
 _CORE_FAMILY = "Helvetica"
-_TTF_FAMILY = "TicketFont"
 # Letters that neither cp1252 nor a Unicode decomposition reduce to an ASCII base letter.
 _FALLBACK = str.maketrans(
     {
@@ -62,16 +71,6 @@ _MONTHS = (
     "November",
     "December",
 )
-
-# Layout, in millimetres on an A4 portrait page.
-_BOX_X, _BOX_Y, _BOX_W = 15.0, 15.0, 180.0
-_PAD = 8.0
-_QR_SIZE = 42.0
-_TEXT_X = _BOX_X + _PAD
-_QR_X = _BOX_X + _BOX_W - _PAD - _QR_SIZE
-_TEXT_W = _QR_X - _TEXT_X - 6.0
-_GREY = (100, 100, 100)
-_BLACK = (0, 0, 0)
 
 
 def _encodable(char: str) -> bool:
@@ -131,28 +130,132 @@ def _local_start(ticket: PrintableTicket) -> datetime:
     return in_zone(ticket.performance_starts_at, ticket.time_zone)
 
 
+#: tickets rendered into one fpdf2 document before it is written out and joined to the file:
+#: fpdf2 holds a document's pages in memory, so this bounds the memory of a batch
+CHUNK_TICKETS = 250
+
+
+class TicketLayout(enum.Enum):
+    """How many tickets an A4 page holds; several are separated by dashed cut lines."""
+
+    ONE_PER_PAGE = 1
+    TWO_PER_PAGE = 2
+    FOUR_PER_PAGE = 4
+
+    @property
+    def per_page(self) -> int:
+        return self.value
+
+
+@attrs.frozen
+class _Geometry:
+    """Where the tickets of a layout go on an A4 portrait page, in millimetres."""
+
+    #: top-left corner of each ticket's frame on the page
+    frames: tuple[tuple[float, float], ...]
+    width: float
+    height: float
+    pad: float
+    qr_size: float
+    #: the QR code beside the text (top right) or under it (bottom left)
+    qr_beside: bool
+    #: font sizes relative to the one-per-page ticket
+    scale: float
+    #: dashed cut lines: (x1, y1, x2, y2)
+    cuts: tuple[tuple[float, float, float, float], ...] = ()
+
+    def text_width(self) -> float:
+        if self.qr_beside:
+            return self.width - 2 * self.pad - self.qr_size - 6
+        return self.width - 2 * self.pad
+
+
+_PAGE_W, _PAGE_H = 210.0, 297.0
+_GEOMETRIES = {
+    TicketLayout.ONE_PER_PAGE: _Geometry(
+        frames=((15.0, 15.0),),
+        width=180.0,
+        height=128.0,
+        pad=8.0,
+        qr_size=42.0,
+        qr_beside=True,
+        scale=1.0,
+    ),
+    TicketLayout.TWO_PER_PAGE: _Geometry(
+        frames=((15.0, 10.25), (15.0, 158.75)),
+        width=180.0,
+        height=128.0,
+        pad=8.0,
+        qr_size=42.0,
+        qr_beside=True,
+        scale=1.0,
+        cuts=((0.0, 148.5, _PAGE_W, 148.5),),
+    ),
+    TicketLayout.FOUR_PER_PAGE: _Geometry(
+        frames=((6.0, 6.0), (111.0, 6.0), (6.0, 154.5), (111.0, 154.5)),
+        width=93.0,
+        height=136.5,
+        pad=5.0,
+        qr_size=32.0,
+        qr_beside=False,
+        scale=0.72,
+        cuts=((105.0, 0.0, 105.0, _PAGE_H), (0.0, 148.5, _PAGE_W, 148.5)),
+    ),
+}
+
+_GREY = (100, 100, 100)
+_BLACK = (0, 0, 0)
+_CUT_GREY = (160, 160, 160)
+#: line height as a share of the font size (points to millimetres: 0.3528)
+_LEADING = 0.45
+#: no text is set smaller than this share of its size: below, it is wrapped or cut with "…"
+_MIN_SCALE = 0.6
+#: the width of a label column beside its value, at scale 1
+_LABEL_W = 22.0
+_NOTE = "Valid for one admission: the barcode is checked at the entrance and accepted once."
+#: any fixed mask gives a valid code; the automatic choice costs most of a QR code's time
+_QR_MASK = 4
+_ELLIPSIS = "\u2026"
+
+
 def _qr_matrix(barcode: str) -> list[list[bool]]:
     # No border modules: the quiet zone is left blank on the page around the drawn code.
-    code = QRCode(error_correction=ERROR_CORRECT_M, border=0)
+    code = QRCode(error_correction=ERROR_CORRECT_M, border=0, mask_pattern=_QR_MASK)
     code.add_data(barcode)
     code.make(fit=True)
     return [[bool(module) for module in row] for row in code.get_matrix()]
 
 
+def _check(ticket: PrintableTicket) -> None:
+    if ticket.performance_starts_at.utcoffset() is None:
+        raise ValidationError(
+            "A performance time without a time zone cannot be printed unambiguously.",
+            ticket_id=ticket.ticket_id,
+        )
+
+
 class FpdfTicketRenderer:
-    """A ``TicketRenderer`` drawing one A4 page per ticket, with a QR code of its barcode.
+    """A ``TicketRenderer`` drawing tickets on A4 pages, one, two or four to a page.
 
-    Each page shows, in a framed box, the organization, activity, performance date and time (in
-    the performance's own time zone), venue, product, tariff, price, beneficiary, order and ticket
-    ids, and the barcode both as a vector QR code and as text.
+    Each ticket shows, in a frame, the organization, activity, performance date and time (in
+    the performance's own time zone), venue, beneficiary, product, tariff, price, order and
+    ticket ids, and the barcode both as a vector QR code and as text. Long texts shrink, then
+    wrap (up to the lines their place has), and are cut with "…" only past that: nothing leaves
+    its frame.
 
-    Without ``font`` the PDF uses the built-in Helvetica, which knows Western European letters
-    only: others are transliterated (``Łukasz`` prints as ``Lukasz``) or replaced by ``?``. Pass
-    a Unicode TrueType font (for instance DejaVuSans.ttf) to print every name as given; it is
-    embedded, subset to the letters used.
+    ``fonts`` (by default ``FontSet.embedded()``, shipped in this package) prints any script:
+    Latin, Greek and Cyrillic with DejaVu Sans, Arabic (shaped) with Noto Sans Arabic, Chinese,
+    Japanese and Korean with Droid Sans Fallback; faces are embedded as subsets of the letters
+    used. ``font`` (a TrueType file) replaces the main face and keeps the embedded fallbacks.
+    ``core_font=True`` uses the PDF viewer's built-in Helvetica instead (no font embedded,
+    Western European letters only: ``Łukasz`` prints as ``Lukasz``, other scripts as ``?``).
 
     The output depends on the tickets and the options only: ``creation_date`` (a fixed date by
-    default) goes into the metadata instead of the current time.
+    default) goes into the metadata instead of the current time. ``render_to`` writes a batch
+    of any size to a stream in bounded memory.
+
+    Raises ``FileNotFoundError`` or ``ValueError`` at construction for a missing or unusable
+    font file, and ``ValueError`` for an unknown layout or a naive ``creation_date``.
     """
 
     media_type = "application/pdf"
@@ -160,25 +263,35 @@ class FpdfTicketRenderer:
     def __init__(
         self,
         *,
+        layout: TicketLayout | int = TicketLayout.ONE_PER_PAGE,
+        fonts: FontSet | None = None,
+        font: Path | str | None = None,
+        core_font: bool = False,
         compress: bool = True,
         title: str | None = None,
-        font: Path | str | None = None,
         creation_date: datetime = DEFAULT_CREATION_DATE,
     ) -> None:
-        if font is not None:
-            if not Path(font).is_file():
-                raise FileNotFoundError(f"No TrueType font file at {str(font)!r}.")
-            # Load it once now: a broken font file fails the host's set-up, not every render.
-            FPDF().add_font(_TTF_FAMILY, "", str(font))
         if creation_date.tzinfo is None:
             raise ValueError("creation_date must be timezone-aware.")
+        if font is not None:
+            if fonts is not None:
+                raise ValueError("Give fonts or font, not both.")
+            embedded = FontSet.embedded()
+            try:
+                fonts = FontSet(FontFamily(font), embedded.fallbacks)
+            except FileNotFoundError:
+                raise FileNotFoundError(f"No TrueType font file at {str(font)!r}.") from None
+        self.layout = layout if isinstance(layout, TicketLayout) else TicketLayout(layout)
+        self.fonts = None if core_font else (fonts or FontSet.embedded())
         self.compress = compress
         self.title = title
-        self.font = Path(font) if font is not None else None
         self.creation_date = creation_date
+        self._geometry = _GEOMETRIES[self.layout]
+
+    # --- the ports ---------------------------------------------------------------------------
 
     def render(self, tickets: Sequence[PrintableTicket]) -> bytes:
-        """One PDF with a page per ticket, in the order given.
+        """One PDF with every ticket, in the order given.
 
         Raises ``ValidationError`` for an empty sequence (a PDF needs at least one page) and for
         a performance time without a time zone (the time printed would be ambiguous).
@@ -189,137 +302,368 @@ class FpdfTicketRenderer:
                 "There is no ticket to render: a PDF needs at least one page.", count=0
             )
         for ticket in tickets:
-            if ticket.performance_starts_at.utcoffset() is None:
-                raise ValidationError(
-                    "A performance time without a time zone cannot be printed unambiguously.",
-                    ticket_id=ticket.ticket_id,
-                )
-        pdf = self._document()
-        for ticket in tickets:
-            self._page(pdf, ticket)
-        return bytes(pdf.output())
+            _check(ticket)
+        if len(tickets) <= CHUNK_TICKETS:
+            return self._render_part(tickets)
+        out = io.BytesIO()
+        self.render_to(out, tickets)
+        return out.getvalue()
 
-    # --- drawing -----------------------------------------------------------------------------
+    def render_to(
+        self,
+        stream: BinaryIO,
+        tickets: Iterable[PrintableTicket],
+        *,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> int:
+        """Write one PDF with every ticket of ``tickets`` to ``stream``; returns how many.
+
+        ``tickets`` may be any iterable, read once and in order: a batch of 10,000 is rendered
+        a part of ``CHUNK_TICKETS`` at a time, each part written to the stream before the next
+        is read, so memory stays bounded whatever the batch's size. ``progress(done, total)``
+        is called after each part (``total`` is ``None`` when ``tickets`` has no length).
+
+        Raises ``ValidationError`` when there is no ticket (nothing is written) or for a naive
+        performance time; in the latter case the stream holds an unfinished file.
+        """
+        total = len(tickets) if isinstance(tickets, Sized) else None
+        iterator = iter(tickets)
+        first = tuple(itertools.islice(iterator, CHUNK_TICKETS))
+        if not first:
+            raise ValidationError(
+                "There is no ticket to render: a PDF needs at least one page.", count=0
+            )
+        for ticket in first:
+            _check(ticket)
+        if progress is not None:
+            progress(0, total)
+        second = tuple(itertools.islice(iterator, CHUNK_TICKETS))
+        if not second:
+            # One part is a whole file as it is: the same bytes as ``render``.
+            stream.write(self._render_part(first))
+            if progress is not None:
+                progress(len(first), total)
+            return len(first)
+        joiner = PdfJoiner(stream)
+        done = 0
+        part: tuple[PrintableTicket, ...] = first
+        while part:
+            for ticket in part:
+                _check(ticket)
+            joiner.add(self._render_part(part))
+            # An fpdf2 document is a graph of cycles: collect it now, or parts pile up until
+            # the collector's own thresholds (a few, of several megabytes each) are reached.
+            gc.collect()
+            done += len(part)
+            if progress is not None:
+                progress(done, total)
+            part, second = second, ()
+            if not part:
+                part = tuple(itertools.islice(iterator, CHUNK_TICKETS))
+        joiner.close()
+        return done
+
+    # --- one part ----------------------------------------------------------------------------
 
     def _document(self) -> FPDF:
-        pdf = FPDF(orientation="portrait", unit="mm", format="A4")
+        pdf: FPDF
+        if self.fonts is None:
+            pdf = FPDF(orientation="portrait", unit="mm", format="A4")
+            # The fonts' /WinAnsiEncoding is cp1252; fpdf2's latin-1 default would refuse "€".
+            pdf.core_fonts_encoding = _CORE_ENCODING
+        else:
+            pdf = FontDocument(orientation="portrait", unit="mm", format="A4", fonts=self.fonts)
         pdf.set_compression(self.compress)
         pdf.set_creation_date(self.creation_date)
         pdf.set_auto_page_break(False)
         pdf.set_title(self.title or "Tickets")
-        pdf.set_margins(_BOX_X, _BOX_Y, _BOX_X)
-        # The fonts' /WinAnsiEncoding is cp1252; fpdf2's latin-1 default would refuse "€", "—", "Š".
-        pdf.core_fonts_encoding = _CORE_ENCODING
-        if self.font is not None:
-            pdf.add_font(_TTF_FAMILY, "", str(self.font))
+        pdf.set_margins(0, 0, 0)
+        # The main face registered now: text widths are read from it from the first ticket on.
+        self._set_font(pdf, 10)
         return pdf
+
+    def _render_part(self, tickets: Sequence[PrintableTicket]) -> bytes:
+        pdf = self._document()
+        geometry = self._geometry
+        per_page = len(geometry.frames)
+        for index, ticket in enumerate(tickets):
+            slot = index % per_page
+            if slot == 0:
+                pdf.add_page()
+                self._cut_lines(pdf)
+            _TicketDrawing(self, pdf, ticket, *geometry.frames[slot]).draw()
+        return bytes(pdf.output())
+
+    def _cut_lines(self, pdf: FPDF) -> None:
+        if not self._geometry.cuts:
+            return
+        pdf.set_draw_color(*_CUT_GREY)
+        pdf.set_line_width(0.2)
+        with pdf.local_context():
+            pdf.set_dash_pattern(dash=2, gap=2)
+            for x1, y1, x2, y2 in self._geometry.cuts:
+                pdf.line(x1, y1, x2, y2)
+
+    # --- text --------------------------------------------------------------------------------
 
     def _text(self, text: str) -> str:
         text = _one_line(text)
-        return text if self.font is not None else _core_font_text(text)
+        return text if self.fonts is not None else _core_font_text(text)
 
-    def _set_font(self, pdf: FPDF, size: float, *, bold: bool = False) -> None:
-        if self.font is not None:
-            # One embedded face only: hierarchy comes from size, not weight.
-            pdf.set_font(_TTF_FAMILY, "", size)
+    def _set_font(self, pdf: FPDF, size: float, *, mono: bool = False) -> None:
+        if self.fonts is not None:
+            # One embedded face only: hierarchy comes from size (a second face costs a subset).
+            pdf.set_font(self.fonts.family, "", size)
+        elif mono:
+            # Courier keeps ambiguous characters (0/O, 1/l) apart for someone typing the code.
+            pdf.set_font("Courier", "", size)
         else:
-            pdf.set_font(_CORE_FAMILY, "B" if bold else "", size)
+            pdf.set_font(_CORE_FAMILY, "", size)
 
-    def _write(
-        self, pdf: FPDF, text: str, size: float, *, bold: bool = False, grey: bool = False
+    def _plain(self, text: str) -> bool:
+        """Whether ``text`` prints with fpdf2's fastest call (no fallback face, no shaping)."""
+        return self.fonts is None or (self.fonts.covers(text) and not needs_shaping(text))
+
+
+class _TicketDrawing:
+    """One ticket drawn in its frame; every text is fitted to the width and lines it has."""
+
+    def __init__(
+        self, renderer: FpdfTicketRenderer, pdf: FPDF, ticket: PrintableTicket, x: float, y: float
     ) -> None:
-        self._set_font(pdf, size, bold=bold)
-        pdf.set_text_color(*(_GREY if grey else _BLACK))
-        pdf.set_x(_TEXT_X)
-        pdf.multi_cell(
-            _TEXT_W,
-            size * 0.45,
-            self._text(text),
-            align=Align.L,
-            new_x=XPos.LMARGIN,
-            new_y=YPos.NEXT,
-        )
+        self.r = renderer
+        self.pdf = pdf
+        self.ticket = ticket
+        self.g = renderer._geometry
+        self.x = x
+        self.y = y
+        self.text_x = x + self.g.pad
+        self.text_w = self.g.text_width()
+        self.cursor = y + self.g.pad
 
-    def _field(self, pdf: FPDF, label: str, value: str, *, strong: bool = False) -> None:
-        self._write(pdf, label, 8, grey=True)
-        self._write(pdf, value, 13 if strong else 11, bold=strong)
-        pdf.ln(1.5)
+    def draw(self) -> None:
+        g, t = self.g, self.ticket
+        starts_at = _local_start(t)
+        bottom = self.y + g.height - g.pad
+        note_size = 7.5 * g.scale
+        note_lines = self.fit(_NOTE, note_size, g.width - 2 * g.pad, 2)
+        note_top = bottom - len(note_lines[1]) * note_lines[0] * _LEADING
+        self.write(t.organization, 10, 1, grey=True, after=1)
+        self.write(t.activity, 18, 2, after=2)
+        self.write(_format_date(starts_at), 13, 1)
+        self.write(_format_time(starts_at), 13, 1, after=1)
+        self.write(t.venue, 11, 2, after=4)
+        self.write("Name", 8, 1, grey=True)
+        self.write(t.beneficiary, 13, 2, after=1.5)
+        self.field("Product", t.product, 2)
+        self.field("Tariff", t.tariff, 2)
+        self.field("Price", f"{t.price.amount} {t.price.currency}", 1)
+        self.field("Order", t.order_id, 1)
+        self.field("Ticket", t.ticket_id, 1)
 
-    def _page(self, pdf: FPDF, ticket: PrintableTicket) -> None:
-        pdf.add_page()
-        starts_at = _local_start(ticket)
-        pdf.set_y(_BOX_Y + _PAD)
-        self._write(pdf, ticket.organization, 10, grey=True)
-        pdf.ln(1)
-        self._write(pdf, ticket.activity, 18, bold=True)
-        pdf.ln(2)
-        self._write(pdf, _format_date(starts_at), 13, bold=True)
-        self._write(pdf, _format_time(starts_at), 13, bold=True)
-        pdf.ln(1)
-        self._write(pdf, ticket.venue, 11)
-        pdf.ln(4)
-        self._field(pdf, "Name", ticket.beneficiary, strong=True)
-        self._field(pdf, "Product", ticket.product)
-        self._field(pdf, "Tariff", ticket.tariff)
-        self._field(pdf, "Price", f"{ticket.price.amount} {ticket.price.currency}")
-        self._field(pdf, "Order", ticket.order_id)
-        self._field(pdf, "Ticket", ticket.ticket_id)
-        text_bottom = pdf.get_y()
+        if g.qr_beside:
+            qr_x, qr_y = self.x + g.width - g.pad - g.qr_size, self.y + g.pad
+            code_x, code_y, code_w = qr_x - 4, qr_y + g.qr_size + 3, g.qr_size + 8
+            code_lines = 4
+        else:
+            qr_x, qr_y = self.x + g.pad, note_top - 3 - g.qr_size
+            code_x, code_y = qr_x + g.qr_size + 4, qr_y
+            code_w = g.width - 2 * g.pad - g.qr_size - 4
+            code_lines = 5
+        self.qr(t.barcode, qr_x, qr_y)
+        self.cursor = code_y
+        self.write(t.barcode, 10, code_lines, x=code_x, width=code_w, by_char=True, mono=True)
+        self.cursor = note_top
+        self.lines(*note_lines, x=self.text_x, width=g.width - 2 * g.pad, grey=True)
 
-        qr_bottom = self._qr(pdf, ticket.barcode)
-        bottom = max(text_bottom, qr_bottom) + _PAD - 1.5
+        pdf = self.pdf
         pdf.set_draw_color(*_BLACK)
         pdf.set_line_width(0.4)
-        pdf.rect(_BOX_X, _BOX_Y, _BOX_W, bottom - _BOX_Y)
+        pdf.rect(self.x, self.y, g.width, g.height)
 
-        pdf.set_xy(_BOX_X, bottom + 4)
-        self._set_font(pdf, 8)
-        pdf.set_text_color(*_GREY)
-        pdf.multi_cell(
-            _BOX_W,
-            4,
-            "Valid for one admission: the barcode is checked at the entrance and accepted once.",
-            align=Align.L,
+    def field(self, label: str, value: str, max_lines: int) -> None:
+        label_w = _LABEL_W * self.g.scale
+        top = self.cursor
+        self.write(label, 8, 1, grey=True, width=label_w - 2, baseline_of=11)
+        self.cursor = top
+        self.write(
+            value, 11, max_lines, x=self.text_x + label_w, width=self.text_w - label_w, after=1.5
         )
 
-    # Draws the QR code and the barcode under it; returns the bottom of what was drawn.
-    def _qr(self, pdf: FPDF, barcode: str) -> float:
+    def write(
+        self,
+        text: str,
+        size: float,
+        max_lines: int,
+        *,
+        x: float | None = None,
+        width: float | None = None,
+        grey: bool = False,
+        after: float = 0.0,
+        by_char: bool = False,
+        mono: bool = False,
+        baseline_of: float | None = None,
+    ) -> None:
+        width = self.text_w if width is None else width
+        size *= self.g.scale
+        fitted = self.fit(self.r._text(text), size, width, max_lines, by_char=by_char, mono=mono)
+        line_size = None if baseline_of is None else baseline_of * self.g.scale
+        self.lines(
+            *fitted,
+            x=self.text_x if x is None else x,
+            width=width,
+            grey=grey,
+            mono=mono,
+            line_size=line_size,
+        )
+        self.cursor += after * self.g.scale
+
+    def lines(
+        self,
+        size: float,
+        lines: Sequence[str],
+        *,
+        x: float,
+        width: float,
+        grey: bool = False,
+        mono: bool = False,
+        line_size: float | None = None,
+    ) -> None:
+        pdf = self.pdf
+        r = self.r
+        r._set_font(pdf, size, mono=mono)
+        pdf.set_text_color(*(_GREY if grey else _BLACK))
+        height = (line_size or size) * _LEADING
+        for line in lines:
+            # The baseline as fpdf2's cell() puts it, so both ways of drawing line up.
+            baseline = self.cursor + 0.5 * height + 0.3 * size / pdf.k
+            if r._plain(line):
+                pdf.text(x, baseline, line)
+            else:
+                pdf.set_xy(x, self.cursor)
+                pdf.cell(w=width, h=height, text=line, align=Align.L)
+            self.cursor += height
+
+    # --- fitting -----------------------------------------------------------------------------
+
+    def width_at(self, text: str, size: float, *, mono: bool = False) -> float:
+        """The width of ``text`` at ``size`` points, in millimetres."""
+        pdf = self.pdf
+        if self.r._plain(text):
+            # What fpdf2's get_string_width computes, without its per-call fragment objects.
+            if self.r.fonts is None:
+                units: float
+                if mono:
+                    units = 600.0 * len(text)
+                else:
+                    # Keyed by the byte each character is in the fonts' cp1252 encoding.
+                    table = CORE_FONTS_CHARWIDTHS[_CORE_FAMILY.lower()]
+                    encoded = text.encode(_CORE_ENCODING).decode("latin-1")
+                    units = sum(table[char] for char in encoded)
+            else:
+                face = cast("TTFFont", pdf.fonts[self.r.fonts.family.lower()])
+                widths = face.cw
+                units = sum(widths[ord(char)] for char in text)
+            return units * size / 1000 / pdf.k
+        self.r._set_font(pdf, size, mono=mono)
+        return pdf.get_string_width(text)
+
+    def fit(
+        self,
+        text: str,
+        size: float,
+        width: float,
+        max_lines: int,
+        *,
+        by_char: bool = False,
+        mono: bool = False,
+    ) -> tuple[float, list[str]]:
+        """The size and lines ``text`` prints with in ``width``: as given if it fits on a line;
+        else shrunk a little (to 85%) onto one line; else wrapped at sizes down to 60%; else cut
+        with "…" at 60%."""
+        natural = self.width_at(text, size, mono=mono)
+        if natural <= width:
+            return size, [text]
+        one_line = size * width / natural
+        if one_line >= size * (0.85 if max_lines > 1 else _MIN_SCALE):
+            return _floor_size(one_line), [text]
+        smallest = size * _MIN_SCALE
+        candidate = size
+        while True:
+            lines = self.wrap(text, candidate, width, by_char=by_char, mono=mono)
+            if len(lines) <= max_lines:
+                return candidate, lines
+            if candidate <= smallest:
+                break
+            candidate = max(_floor_size(candidate * 0.9), smallest)
+        kept = lines[:max_lines]
+        kept[-1] = self.cut(kept[-1] + " " + lines[max_lines], candidate, width, mono=mono)
+        return candidate, kept
+
+    def wrap(self, text: str, size: float, width: float, *, by_char: bool, mono: bool) -> list[str]:
+        pieces = list(text) if by_char else text.split(" ")
+        joiner = "" if by_char else " "
+        lines: list[str] = []
+        current = ""
+        for piece in pieces:
+            trial = piece if not current else current + joiner + piece
+            if self.width_at(trial, size, mono=mono) <= width:
+                current = trial
+                continue
+            if current:
+                lines.append(current)
+            # A word wider than the line is broken between its letters.
+            while self.width_at(piece, size, mono=mono) > width and len(piece) > 1:
+                cut = len(piece) - 1
+                while cut > 1 and self.width_at(piece[:cut], size, mono=mono) > width:
+                    cut -= 1
+                lines.append(piece[:cut])
+                piece = piece[cut:]
+            current = piece
+        if current:
+            lines.append(current)
+        return lines
+
+    def cut(self, text: str, size: float, width: float, *, mono: bool) -> str:
+        while text and self.width_at(text + _ELLIPSIS, size, mono=mono) > width:
+            text = text[:-1]
+        return text.rstrip() + _ELLIPSIS
+
+    # --- the QR code -------------------------------------------------------------------------
+
+    def qr(self, barcode: str, left: float, top: float) -> None:
+        """The QR code as one filled path of rectangles, one per run of dark modules in a row.
+
+        Written as raw PDF operators: fpdf2's drawing API deep-copies a path of hundreds of
+        rectangles and took most of a ticket's time. One fill for the whole code, because
+        separate fills leave hairline seams between modules on screen.
+        """
         matrix = _qr_matrix(barcode)
-        module = _QR_SIZE / len(matrix)
-        top = _BOX_Y + _PAD
-        # One path of rectangles filled at once: separate fills leave hairline seams on screen.
-        with pdf.new_path() as path:
-            path.style.fill_color = "#000000"
-            path.style.stroke_color = None
-            for row_index, row in enumerate(matrix):
-                column = 0
-                while column < len(row):
-                    if not row[column]:
-                        column += 1
-                        continue
-                    start = column
-                    while column < len(row) and row[column]:
-                        column += 1
-                    path.rectangle(
-                        _QR_X + start * module,
-                        top + row_index * module,
-                        (column - start) * module,
-                        module,
-                    )
-        pdf.set_text_color(*_BLACK)
-        # Courier keeps ambiguous characters (0/O, 1/l) apart for someone typing the code in.
-        if self.font is None:
-            pdf.set_font("Courier", "", 10)
-        else:
-            self._set_font(pdf, 10)
-        pdf.set_xy(_QR_X - 4, top + _QR_SIZE + 3)
-        pdf.multi_cell(
-            _QR_SIZE + 8,
-            4.5,
-            self._text(barcode),
-            align=Align.C,
-            wrapmode=WrapMode.CHAR,
-            new_x=XPos.LMARGIN,
-            new_y=YPos.NEXT,
-        )
-        return pdf.get_y()
+        pdf = self.pdf
+        k = pdf.k
+        module = self.g.qr_size / len(matrix) * k
+        x0 = left * k
+        y0 = (pdf.h - top) * k
+        ops = ["q 0 g"]
+        for row_index, row in enumerate(matrix):
+            bottom = y0 - (row_index + 1) * module
+            column = 0
+            size = len(row)
+            while column < size:
+                if not row[column]:
+                    column += 1
+                    continue
+                start = column
+                while column < size and row[column]:
+                    column += 1
+                ops.append(
+                    f"{x0 + start * module:.2f} {bottom:.2f} {(column - start) * module:.2f} "
+                    f"{module:.2f} re"
+                )
+        ops.append("f Q")
+        pdf._out("\n".join(ops))
+
+
+def _floor_size(size: float) -> float:
+    # Sizes rounded down to a tenth of a point: the same ticket gives the same bytes.
+    return math.floor(size * 10) / 10
