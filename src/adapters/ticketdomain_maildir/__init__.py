@@ -5,12 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
 from pathlib import Path
 from urllib.parse import quote
 
 from ticketdomain.core.mail import MailMessage
+from ticketdomain.emails import build_email
 from ticketdomain.ports.mail import MailDeliveryError
 
 __all__ = ["MailDirectoryMailer"]
@@ -22,8 +21,9 @@ _MAX_NAME = 200
 class MailDirectoryMailer:
     """A ``Mailer`` writing every message to ``directory/<message id>.eml`` (created when missing).
 
-    Each file is a complete RFC 5322 message (From, To, Subject, Date, a Message-ID derived from
-    the message id, a UTF-8 text body and the attachments), written through a temporary file and
+    Each file is a complete RFC 5322 message as ``ticketdomain.emails.build_email`` builds it
+    (From, To, Subject, Date, a Message-ID derived from the message id, the UTF-8 text, the
+    HTML when the message has it, and the attachments), written through a temporary file and
     ``os.replace`` so a reader never sees half a message. Sending an id already written does
     nothing: the message was delivered. Ids that are empty, start with a dot or contain a path
     separator or control character are refused; other characters are percent-encoded in the file
@@ -73,7 +73,7 @@ class MailDirectoryMailer:
     def send(self, message: MailMessage) -> None:
         """Write the message to its file, unless a message with this id was already written."""
         path = self.path_for(message.id)
-        data = _build(message, self.sender).as_bytes()
+        data = build_email(message, self.sender).as_bytes()
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             if path.exists():
@@ -86,35 +86,6 @@ class MailDirectoryMailer:
                 reason="os_error",
                 error=str(exc),
             ) from exc
-
-
-def _build(message: MailMessage, sender: str) -> EmailMessage:
-    try:
-        email = EmailMessage()
-        email["From"] = sender
-        email["To"] = str(message.to)
-        email["Subject"] = message.subject
-        email["Date"] = formatdate(usegmt=True)
-        domain = parseaddr(sender)[1].rpartition("@")[2] or "ticketdomain"
-        # The same id always gives the same Message-ID, so a receiver can drop a duplicate.
-        email["Message-ID"] = f"<{quote(message.id, safe='')}@{domain}>"
-        email.set_content(message.body, subtype="plain", charset="utf-8", cte="quoted-printable")
-        for attachment in message.attachments:
-            maintype, _, subtype = attachment.media_type.partition("/")
-            if not maintype or not subtype:
-                raise ValueError(f"{attachment.media_type!r} is not a media type.")
-            email.add_attachment(
-                attachment.content, maintype, subtype, filename=attachment.filename
-            )
-    except (ValueError, TypeError) as exc:
-        # The email package refuses line breaks in headers and malformed media types.
-        raise MailDeliveryError(
-            f"This message cannot be written as an email: {exc}",
-            permanent=True,
-            message_id=message.id,
-            reason="invalid_message",
-        ) from exc
-    return email
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.utils import parseaddr
 from typing import Any
-from urllib.parse import quote
 
 from ticketdomain.core.mail import MailMessage
+from ticketdomain.emails import build_email
 from ticketdomain.ports.mail import MailDeliveryError
 
 __all__ = ["SmtpMailer"]
@@ -28,8 +27,9 @@ class SmtpMailer:
     connection, a timeout, a 4xx reply, a refused login or sender: the server's or the host's
     state, not the message's) is temporary, so the outbox tries again later.
 
-    Every message carries a ``Message-ID`` made from its id, the same on every attempt, so a
-    receiver can drop the copy a crash between sending and marking may cause.
+    The email is built by ``ticketdomain.emails.build_email`` (text, HTML when the message has
+    it, attachments). Every message carries a ``Message-ID`` made from its id, the same on every
+    attempt, so a receiver can drop the copy a crash between sending and marking may cause.
     """
 
     def __init__(
@@ -53,7 +53,7 @@ class SmtpMailer:
 
     def send(self, message: MailMessage) -> None:
         """Send the message or raise ``MailDeliveryError``."""
-        email = self._build(message)
+        email = build_email(message, self.sender)
         where: dict[str, Any] = {"message_id": message.id, "host": self.host, "port": self.port}
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
@@ -105,37 +105,6 @@ class SmtpMailer:
                 error=str(exc),
                 **where,
             ) from exc
-
-    def _build(self, message: MailMessage) -> EmailMessage:
-        try:
-            email = EmailMessage()
-            email["From"] = self.sender
-            email["To"] = str(message.to)
-            email["Subject"] = message.subject
-            email["Date"] = formatdate(usegmt=True)
-            domain = parseaddr(self.sender)[1].rpartition("@")[2] or "ticketdomain"
-            # The same id always gives the same Message-ID, so a receiver can drop a resend.
-            email["Message-ID"] = f"<{quote(message.id, safe='')}@{domain}>"
-            # Quoted-printable keeps the body 7-bit: no need for the server's 8BITMIME.
-            email.set_content(
-                message.body, subtype="plain", charset="utf-8", cte="quoted-printable"
-            )
-            for attachment in message.attachments:
-                maintype, _, subtype = attachment.media_type.partition("/")
-                if not maintype or not subtype:
-                    raise ValueError(f"{attachment.media_type!r} is not a media type.")
-                email.add_attachment(
-                    attachment.content, maintype, subtype, filename=attachment.filename
-                )
-        except (ValueError, TypeError) as exc:
-            # The email package refuses line breaks in headers and malformed media types.
-            raise MailDeliveryError(
-                f"This message cannot be sent as an email: {exc}",
-                permanent=True,
-                message_id=message.id,
-                reason="invalid_message",
-            ) from exc
-        return email
 
 
 def _permanent(smtp_code: int) -> bool:

@@ -33,6 +33,38 @@ class MailMessage:
     attachments: tuple[Attachment, ...] = ()
     #: the institution the mail is sent for: only its operators see it in the outbox
     institution_id: str | None = None
+    #: the same content as ``body``, as HTML (``None``: plain text only)
+    html: str | None = None
+
+
+class MailKind(enum.Enum):
+    """What a mail is about: each kind has its own templates (see ``ports.mail.MailTemplates``)."""
+
+    #: a member is invited to log in and print the tickets assigned to them
+    INVITATION = "invitation"
+    #: an order's tickets were put on a client's online account (tickets attached)
+    TRANSFER = "transfer"
+    #: tickets a holder had were taken back (new barcodes, the old ones void)
+    RECLAIM = "reclaim"
+    #: tickets a holder had were cancelled with their order
+    CANCELLATION = "cancellation"
+    #: an invoice (its PDF attached)
+    INVOICE = "invoice"
+    #: a credit note (its PDF attached)
+    CREDIT_NOTE = "credit_note"
+    #: a new relay is welcomed with a link to set their password
+    WELCOME = "welcome"
+    #: a single-use login link a relay or member asked for
+    LOGIN_LINK = "login_link"
+
+
+@attrs.frozen
+class ComposedMail:
+    """A mail's words in one language: its subject, plain text and (optionally) HTML."""
+
+    subject: str
+    text: str
+    html: str | None = None
 
 
 class OutboxState(enum.Enum):

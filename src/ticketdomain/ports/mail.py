@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from ticketdomain.core.errors import TicketDomainError
-from ticketdomain.core.mail import MailMessage
+from ticketdomain.core.mail import ComposedMail, MailKind, MailMessage
 
 
 class MailDeliveryError(TicketDomainError):
@@ -30,4 +31,18 @@ class MailDeliveryError(TicketDomainError):
 class Mailer(Protocol):
     def send(self, message: MailMessage) -> None:
         """Deliver the message or raise MailDeliveryError."""
+        ...
+
+
+class MailTemplates(Protocol):
+    """The words of every kind of mail, per language.
+
+    ``context`` holds plain data only: str, int, bool, ``Money``, aware ``datetime`` (shown in
+    the zone named by the context's ``"time_zone"``), lists of dicts of these. What each kind's
+    context holds is listed in ``ticketdomain.services._mail`` (``CONTEXT_KEYS``).
+    """
+
+    def compose(self, kind: MailKind, language: str, context: Mapping[str, object]) -> ComposedMail:
+        """The subject, text and HTML of one mail in ``language`` (one of
+        ``core.languages.LANGUAGES``)."""
         ...
