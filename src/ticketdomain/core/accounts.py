@@ -148,14 +148,25 @@ class HoldingAccount:
             self.unallocated_credit = self.credit + amount
         self._apply_credit()
 
-    def receive_payment(self, amount: Money, reference: str, at: datetime) -> list[Allocation]:
-        """Record a payment; it settles the oldest open invoices first, the rest is credit."""
+    def receive_payment(
+        self, amount: Money, reference: str, at: datetime, invoice_id: str | None = None
+    ) -> list[Allocation]:
+        """Record a payment; it settles ``invoice_id`` first if given (a payment made with that
+        invoice's reference), then the oldest open invoices; the rest is credit."""
         if not amount.is_positive:
             raise AmountInvalidError("A payment is a positive amount.", amount=str(amount))
         self.outstanding._same(amount)
         self._append(at, EntryKind.PAYMENT_RECEIVED, -amount, reference=reference)
         self.unallocated_credit = self.credit + amount
-        return self._apply_credit()
+        allocations: list[Allocation] = []
+        for index, item in enumerate(self.open_invoices):
+            if item.invoice_id == invoice_id:
+                paid = item.remaining.min(self.credit)
+                self.unallocated_credit = self.credit - paid
+                self._set_remaining(index, item.remaining - paid)
+                allocations.append(Allocation(item.invoice_id, item.number, paid))
+                break
+        return allocations + self._apply_credit()
 
     def register_invoice(self, invoice_id: str, number: int, total: Money) -> list[Allocation]:
         """Open a newly issued invoice; credit already on the account pays it first."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 import attrs
 
+from ticketdomain.core.banking import Party
 from ticketdomain.core.errors import NothingToInvoiceError
 from ticketdomain.core.money import Money, VatRate
 from ticketdomain.core.sales import Order
@@ -54,6 +55,16 @@ class Invoice:
     order_ids: tuple[str, ...]
     #: for a credit note, the invoice it corrects
     corrects_invoice_id: str | None = None
+    #: the day payment is due (the organization's payment terms after the issue date)
+    due_on: date | None = None
+    #: the structured reference it is paid with (QR reference or ``RF`` Creditor Reference)
+    reference: str | None = None
+    #: the account it is paid into, as it was when issued (the QR-bill's)
+    iban: str | None = None
+    #: the seller and the buyer as they were when it was issued (``None``: issued before they
+    #: were kept)
+    seller: Party | None = None
+    buyer: Party | None = None
 
 
 @attrs.define
@@ -112,8 +123,14 @@ def issue_invoice(
     orders: Sequence[Order],
     issued_at: datetime,
     descriptions: Mapping[str, str],
+    due_on: date | None = None,
+    reference: str | None = None,
+    iban: str | None = None,
+    seller: Party | None = None,
+    buyer: Party | None = None,
 ) -> Invoice:
-    """One invoice for the given orders; its total is the sum of their totals."""
+    """One invoice for the given orders; its total is the sum of their totals. ``due_on``,
+    ``reference`` and ``iban`` come from ``core.billing.payment_terms``."""
     if not orders:
         raise NothingToInvoiceError(
             "This structure has no unsettled order left to invoice.", structure_id=structure_id
@@ -132,6 +149,11 @@ def issue_invoice(
         vat_breakdown=vat_breakdown(lines, currency),
         total=total,
         order_ids=tuple(order.id for order in orders),
+        due_on=due_on,
+        reference=reference,
+        iban=iban,
+        seller=seller,
+        buyer=buyer,
     )
 
 
@@ -143,8 +165,11 @@ def issue_credit_note(
     order: Order,
     issued_at: datetime,
     descriptions: Mapping[str, str],
+    seller: Party | None = None,
+    buyer: Party | None = None,
 ) -> Invoice:
-    """A credit note that negates one cancelled order of an issued invoice."""
+    """A credit note that negates one cancelled order of an issued invoice; ``seller`` and
+    ``buyer`` as they are when it is issued."""
     lines = _lines([order], descriptions, -1)
     return Invoice(
         id=id,
@@ -159,4 +184,6 @@ def issue_credit_note(
         total=-order.total,
         order_ids=(order.id,),
         corrects_invoice_id=invoice.id,
+        seller=seller,
+        buyer=buyer,
     )

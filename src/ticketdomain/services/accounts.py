@@ -5,6 +5,15 @@ from __future__ import annotations
 import attrs
 
 from ticketdomain.core.accounts import HoldingAccount
+from ticketdomain.core.banking import compact_reference
+from ticketdomain.core.billing import (
+    buyer_party,
+    invoice_document,
+    invoice_to_settle,
+    payment_terms,
+    seller_party,
+)
+from ticketdomain.core.contacts import Structure
 from ticketdomain.core.errors import (
     ConcurrencyError,
     NotFoundError,
@@ -12,7 +21,9 @@ from ticketdomain.core.errors import (
     StateTransitionError,
     ValidationError,
 )
-from ticketdomain.core.invoices import InvoiceKind, issue_credit_note, issue_invoice
+from ticketdomain.core.invoices import Invoice, InvoiceKind, issue_credit_note, issue_invoice
+from ticketdomain.core.languages import check_optional_language
+from ticketdomain.core.mail import MailKind
 from ticketdomain.core.money import Money
 from ticketdomain.core.sales import Order, Ticket, TicketState
 from ticketdomain.core.setup import Organization
@@ -20,10 +31,12 @@ from ticketdomain.ports.storage import UnitOfWork
 from ticketdomain.services import commands as c
 from ticketdomain.services import results as r
 from ticketdomain.services._auth import Authenticator, organization_for, require_organization
+from ticketdomain.services._billing_mail import queue_invoice_mail
 from ticketdomain.services._context import Adapters, line_description, need
 from ticketdomain.services._locks import Locks
 from ticketdomain.services._refunds import settle_refund
-from ticketdomain.services._tickets import Labels, is_settled, queue_notice
+from ticketdomain.services._tickets import Labels, is_settled, queue_ticket_notice
+from ticketdomain.services.billing import require_renderer
 
 
 def _descriptions(uow: UnitOfWork, orders: list[Order]) -> dict[str, str]:
@@ -45,11 +58,14 @@ class AccountService:
     def _auth(self) -> Authenticator:
         return Authenticator(self.adapters)
 
-    def _structure(self, uow: UnitOfWork, organization: Organization, structure_id: str) -> None:
+    def _structure(
+        self, uow: UnitOfWork, organization: Organization, structure_id: str
+    ) -> Structure:
         # Another institution's structure is reported as unknown.
         structure = uow.structures.get(structure_id)
         if structure is None or structure.institution_id != organization.institution_id:
             raise NotFoundError("structure", structure_id)
+        return structure
 
     def _account_for_update(
         self, uow: UnitOfWork, organization: Organization, structure_id: str
@@ -119,11 +135,14 @@ class AccountService:
 
     def issue_invoice(self, command: c.IssueInvoice) -> r.InvoiceView:
         """One invoice for all unsettled, not yet invoiced orders of the structure, numbered
-        next in the organization's gapless sequence. Credit on the account pays it first."""
+        next in the organization's gapless sequence, due after the organization's payment
+        terms, with a structured reference for a Swiss IBAN in CHF or EUR. Credit on the account
+        pays it first. With a document renderer, it is mailed with its PDF to the structure's
+        billing email or else its relays (in the same commit)."""
         now = self.adapters.clock.now()
         with self._auth.operator(command) as (uow, operator):
             organization = organization_for(uow, operator, command, command.organization_id)
-            self._structure(uow, organization, command.structure_id)
+            structure = self._structure(uow, organization, command.structure_id)
             locks = Locks(uow)
             account = locks.account(organization.id, command.structure_id)
             if account is None:
@@ -136,15 +155,22 @@ class AccountService:
             candidates = uow.orders.uninvoiced_on_account(organization.id, command.structure_id)
             orders = locks.orders([order.id for order in candidates])
             orders.sort(key=lambda o: (o.placed_at, o.id))
+            number = sequence.next()
+            terms = payment_terms(organization, number, now)
             invoice = issue_invoice(
                 id=self.adapters.ids.new_id("invoice"),
-                number=sequence.next(),
+                number=number,
                 structure_id=command.structure_id,
                 organization_id=organization.id,
                 currency=organization.currency,
                 orders=orders,
                 issued_at=now,
                 descriptions=_descriptions(uow, orders),
+                due_on=terms.due_on,
+                reference=terms.reference,
+                iban=terms.iban,
+                seller=seller_party(organization),
+                buyer=buyer_party(structure),
             )
             for order in orders:
                 order.attach_invoice(invoice.id)
@@ -153,10 +179,12 @@ class AccountService:
             uow.invoices.add(invoice)
             uow.invoice_sequences.update(sequence)
             uow.accounts.update(account)
+            mails = queue_invoice_mail(uow, self.adapters, organization, invoice)
             uow.commit()
-        return r.InvoiceView.of(
+        view = r.InvoiceView.of(
             invoice, account.remaining_on(invoice.id), time_zone=organization.time_zone
         )
+        return attrs.evolve(view, mail_ids=mails)
 
     def list_invoices(self, command: c.ListInvoices) -> tuple[r.InvoiceView, ...]:
         with self._auth.operator(command) as (uow, operator):
@@ -177,8 +205,15 @@ class AccountService:
         )
 
     def record_payment(self, command: c.RecordPayment) -> r.PaymentRecorded:
-        """Record a payment received for the account: it settles the oldest open invoice
-        first; what is left over stays as credit for the next invoice."""
+        """Record a payment received for the account: it settles the invoice of
+        ``invoice_reference`` first if given, else the oldest open invoice first; what is left
+        over stays as credit for the next invoice.
+
+        With ``invoice_reference``, raises ``BillingDetailsInvalidError`` (check digits),
+        ``InvoiceReferenceUnknownError``, ``InvoiceReferenceForeignError`` (another
+        organization's or structure's invoice), ``InvoiceAlreadySettledError`` and
+        ``CurrencyMismatchError`` as ``core.billing.invoice_to_settle`` decides.
+        """
         now = self.adapters.clock.now()
         with self._auth.operator(command) as (uow, operator):
             reference = command.reference.strip()
@@ -187,7 +222,17 @@ class AccountService:
             organization = organization_for(uow, operator, command, command.organization_id)
             self._structure(uow, organization, command.structure_id)
             account, new = self._account_for_update(uow, organization, command.structure_id)
-            allocations = account.receive_payment(command.amount, reference, now)
+            invoice_id = None
+            if command.invoice_reference is not None:
+                invoice_id = invoice_to_settle(
+                    command.invoice_reference,
+                    self._invoices_with(uow, organization, command.invoice_reference),
+                    organization_id=organization.id,
+                    structure_id=command.structure_id,
+                    amount=command.amount,
+                    account=None if new else account,
+                ).id
+            allocations = account.receive_payment(command.amount, reference, now, invoice_id)
             self._save(uow, account, new)
             uow.commit()
         return r.PaymentRecorded(
@@ -199,6 +244,53 @@ class AccountService:
             ),
             outstanding=account.outstanding,
             credit=account.credit,
+        )
+
+    def _invoices_with(
+        self, uow: UnitOfWork, organization: Organization, reference: str
+    ) -> list[Invoice]:
+        """The invoices of the organization's institution carrying ``reference`` (another
+        institution's are not the caller's to learn about)."""
+        found = uow.invoices.with_reference(compact_reference(reference))
+        institution = {organization.id: True}
+        for invoice in found:
+            if invoice.organization_id not in institution:
+                other = uow.organizations.get(invoice.organization_id)
+                institution[invoice.organization_id] = (
+                    other is not None and other.institution_id == organization.institution_id
+                )
+        return [invoice for invoice in found if institution[invoice.organization_id]]
+
+    def render_invoice(self, command: c.RenderInvoice) -> r.RenderedDocument:
+        """The invoice or credit note as a document, from the host's ``DocumentRenderer``.
+
+        Raises ``NotFoundError`` for an invoice not the operator's, ``RendererMissingError``
+        when the host configured no renderer and ``LanguageUnsupportedError``.
+        """
+        with self._auth.operator(command) as (uow, operator):
+            language = check_optional_language(command.language)
+            invoice = need(uow.invoices.get(command.invoice_id), "invoice", command.invoice_id)
+            organization = require_organization(
+                uow, operator, command, invoice.organization_id, "invoice", invoice.id
+            )
+            renderer = require_renderer(self.adapters)
+            structure = need(
+                uow.structures.get(invoice.structure_id), "structure", invoice.structure_id
+            )
+            corrected = (
+                uow.invoices.get(invoice.corrects_invoice_id)
+                if invoice.corrects_invoice_id is not None
+                else None
+            )
+        document = invoice_document(
+            invoice,
+            organization,
+            structure,
+            corrected=corrected,
+            language=language or organization.language,
+        )
+        return r.RenderedDocument(
+            document.filename, renderer.media_type, renderer.render_invoice(document)
         )
 
     def cancel_order(self, command: c.CancelOrder) -> r.OrderCancelled:
@@ -275,9 +367,16 @@ class AccountService:
                     order=order,
                     issued_at=now,
                     descriptions=_descriptions(uow, [order]),
+                    seller=seller_party(organization),
+                    buyer=buyer_party(
+                        need(
+                            uow.structures.get(order.structure_id), "structure", order.structure_id
+                        )
+                    ),
                 )
                 uow.invoices.add(credit_note)
                 uow.invoice_sequences.update(sequence)
+                mails += queue_invoice_mail(uow, self.adapters, organization, credit_note, invoice)
             account.credit_cancelled_order(order.id, order.total, now, order.invoice_id)
             uow.accounts.update(account)
         uow.orders.update(order)
@@ -312,15 +411,14 @@ class AccountService:
             if holder is None:
                 continue
             mails.append(
-                queue_notice(
+                queue_ticket_notice(
                     uow,
                     self.adapters,
                     labels,
                     holder,
-                    f"{organization.name}: {len(theirs)} ticket(s) cancelled",
-                    "These ticket(s) you had received were cancelled with their order:",
+                    MailKind.CANCELLATION,
                     theirs,
-                    f"They are no longer valid at the gate.\n\n{organization.name}",
+                    organization=organization,
                 )
             )
         return tuple(mails)
