@@ -12,8 +12,6 @@ by it or by one of its ancestors and held in its subtree.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
@@ -21,8 +19,15 @@ import attrs
 from ticketdomain.core.contacts import Email, Individual, PersonName, Structure
 from ticketdomain.core.errors import CsvInvalidError, CsvTooLargeError, TicketDomainError
 from ticketdomain.core.sales import Ticket, TicketState
+from ticketdomain.core.spreadsheets import (
+    Cell,
+    SheetLimits,
+    Table,
+    from_spreadsheet,
+    read_csv,
+    write_csv,
+)
 from ticketdomain.core.spreadsheets import spreadsheet_safe as spreadsheet_safe  # lived here
-from ticketdomain.core.spreadsheets import write_csv
 
 # --- tallies --------------------------------------------------------------------------------
 
@@ -48,6 +53,20 @@ class HolderCount:
     holder_id: str
     stock_structure_id: str
     performance_id: str
+    count: int
+
+
+@attrs.frozen
+class AttendeeCount:
+    """How many printed tickets of a performance an individual holds for one beneficiary
+    (name, and email and consent where the member gave them), and from which structure."""
+
+    holder_id: str
+    stock_structure_id: str
+    performance_id: str
+    beneficiary: str
+    beneficiary_email: str | None
+    beneficiary_consent: bool
     count: int
 
 
@@ -222,15 +241,19 @@ class SheetRow:
     product: str
 
 
+def sheet_table(rows: Iterable[SheetRow], title: str = "Stock") -> Table:
+    """The distribution spreadsheet as a table, for any spreadsheet writer."""
+    cells: tuple[tuple[Cell, ...], ...] = tuple(
+        (row.ticket_id, row.activity, row.performance, row.venue, row.product, "", "", "")
+        for row in rows
+    )
+    return Table(title, SHEET_COLUMNS, cells)
+
+
 def write_sheet(rows: Iterable[SheetRow]) -> str:
     """The distribution spreadsheet, through the one CSV writer (formula-safe cells)."""
-    return write_csv(
-        SHEET_COLUMNS,
-        (
-            (row.ticket_id, row.activity, row.performance, row.venue, row.product, "", "", "")
-            for row in rows
-        ),
-    )
+    table = sheet_table(rows)
+    return write_csv(table.columns, table.rows)
 
 
 @attrs.frozen
@@ -249,57 +272,58 @@ class SheetLine:
         return not (self.first_name or self.last_name or self.email)
 
 
+#: what reading a distribution sheet may cost (the header row counts as one)
+SHEET_LIMITS = SheetLimits(max_bytes=MAX_SHEET_BYTES, max_rows=MAX_SHEET_ROWS + 1)
+#: the columns a filled-in sheet must have (others are ignored)
+_FILLED_COLUMNS = ("ticket_id", "first_name", "last_name", "email")
+
+
 def read_sheet(content: bytes, max_bytes: int = MAX_SHEET_BYTES) -> list[SheetLine]:
     """Read a filled-in distribution spreadsheet (UTF-8 CSV, comma, semicolon or tab
     separated, as spreadsheet programs save it).
 
     Raises ``CsvTooLargeError`` or ``CsvInvalidError`` when the file is not such a sheet.
     """
-    if not isinstance(content, bytes):
-        raise CsvInvalidError("The spreadsheet must be given as bytes.")
-    if len(content) > max_bytes:
-        raise CsvTooLargeError(
-            f"The spreadsheet is {len(content)} bytes; at most {max_bytes} are accepted.",
-            size=len(content),
-            limit=max_bytes,
-        )
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise CsvInvalidError("The spreadsheet is not a UTF-8 CSV file.") from None
-    if "\x00" in text:
-        raise CsvInvalidError("The spreadsheet is not a CSV file.")
-    header_line = text.split("\n", 1)[0]
-    delimiter = max((",", ";", "\t"), key=header_line.count)
-    try:
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    except csv.Error as error:
-        raise CsvInvalidError(f"The spreadsheet cannot be read: {error}.") from None
-    if not records:
+    limits = attrs.evolve(SHEET_LIMITS, max_bytes=max_bytes)
+    return sheet_lines(read_csv(content, limits))
+
+
+def sheet_lines(records: Sequence[Sequence[str]]) -> list[SheetLine]:
+    """The filled-in rows of a sheet read as text (CSV or a workbook's first sheet, row ``n``
+    of ``records`` being the sheet's row ``n + 1``): the header is the first row that is not
+    blank, blank rows are skipped, a cell :func:`~ticketdomain.core.spreadsheets.spreadsheet_safe`
+    quoted is read as the text it stands for.
+
+    Raises ``CsvInvalidError`` (no header, a column missing) or ``CsvTooLargeError`` (more than
+    ``MAX_SHEET_ROWS`` rows under the header).
+    """
+    start = next(
+        (index for index, record in enumerate(records) if any(c.strip() for c in record)), None
+    )
+    if start is None:
         raise CsvInvalidError("The spreadsheet is empty.")
-    header = [name.strip().lower() for name in records[0]]
-    missing = [
-        name for name in ("ticket_id", "first_name", "last_name", "email") if name not in header
-    ]
+    header = [name.strip().lower() for name in records[start]]
+    missing = [name for name in _FILLED_COLUMNS if name not in header]
     if missing:
         raise CsvInvalidError(
             "The spreadsheet lacks the columns " + ", ".join(missing) + ".", missing=missing
         )
-    if len(records) - 1 > MAX_SHEET_ROWS:
+    below = len(records) - start - 1
+    if below > MAX_SHEET_ROWS:
         raise CsvTooLargeError(
-            f"The spreadsheet has {len(records) - 1} rows; at most {MAX_SHEET_ROWS} are accepted.",
-            rows=len(records) - 1,
+            f"The spreadsheet has {below} rows; at most {MAX_SHEET_ROWS} are accepted.",
+            rows=below,
             limit=MAX_SHEET_ROWS,
         )
-    at = {name: header.index(name) for name in ("ticket_id", "first_name", "last_name", "email")}
+    at = {name: header.index(name) for name in _FILLED_COLUMNS}
     lines = []
-    for number, record in enumerate(records[1:], start=2):
+    for number, record in enumerate(records[start + 1 :], start=start + 2):
         if not any(cell.strip() for cell in record):
             continue
 
-        def cell(name: str, record: list[str] = record) -> str:
+        def cell(name: str, record: Sequence[str] = record) -> str:
             index = at[name]
-            return record[index].strip() if index < len(record) else ""
+            return from_spreadsheet(record[index].strip()) if index < len(record) else ""
 
         lines.append(
             SheetLine(

@@ -11,12 +11,16 @@ import attrs
 from ticketdomain.core.catalog import Activity, Performance, Product, check_quantity
 from ticketdomain.core.contacts import ContactRole, Email, Individual, PersonName, Structure
 from ticketdomain.core.distribution import (
+    SHEET_LIMITS,
     Family,
+    SheetLine,
     SheetRow,
     Tally,
     check_sheet,
     check_stock,
     read_sheet,
+    sheet_lines,
+    sheet_table,
     tally,
     write_sheet,
 )
@@ -26,19 +30,29 @@ from ticketdomain.core.errors import (
     NotFoundError,
     QuantityInvalidError,
     RecipientInvalidError,
+    SheetFormatUnsupportedError,
     StockInsufficientError,
 )
 from ticketdomain.core.identity import ActorKind, LinkPurpose, RelayActor
+from ticketdomain.core.languages import check_optional_language
+from ticketdomain.core.mail import MailKind
 from ticketdomain.core.sales import Ticket, TicketState, check_ticket_ids
 from ticketdomain.core.setup import Function, SalesPoint
+from ticketdomain.core.spreadsheets import MEDIA_TYPES, CsvCodec, SheetFormat, sheet_format_of
 from ticketdomain.core.timezones import format_short, instant
+from ticketdomain.ports.spreadsheets import SpreadsheetCodec
 from ticketdomain.ports.storage import UnitOfWork
 from ticketdomain.services import commands as c
 from ticketdomain.services import results as r
 from ticketdomain.services._auth import Authenticator
 from ticketdomain.services._context import Adapters, need, relay_rows
 from ticketdomain.services._locks import Locks
-from ticketdomain.services._tickets import Labels, queue_notice, render, require_payable
+from ticketdomain.services._tickets import (
+    Labels,
+    queue_ticket_notice,
+    render,
+    require_payable,
+)
 from ticketdomain.services.identity import issue_link
 
 _DISTRIBUTED = (TicketState.DISTRIBUTED, TicketState.PRINTED, TicketState.CONTROLLED)
@@ -323,6 +337,7 @@ class DistributionService:
                     PersonName(command.member.first_name, command.member.last_name),
                     command.member.marketing_consent,
                     uow.individuals.find_by_email(session.institution_id, email.value),
+                    check_optional_language(command.member.language),
                 )
             tickets = self._take_from_stock(
                 uow,
@@ -349,9 +364,10 @@ class DistributionService:
         name: PersonName,
         marketing_consent: bool,
         found: Individual | None,
+        language: str | None = None,
     ) -> Individual:
         """The contact ``found`` by this email (``None``: nobody), made a member of the relay's
-        structure if it had none, or a new member."""
+        structure if it had none, or a new member (whose mail is in ``language``)."""
         if found is not None:
             if _is_foreign(found, session):
                 # Not handed to another structure's contact, whose name would come back.
@@ -373,6 +389,7 @@ class DistributionService:
             structure_id=session.structure_id,
             role=ContactRole.MEMBER,
             marketing_consent=marketing_consent,
+            language=language,
         )
         uow.individuals.add(member)
         return member
@@ -393,16 +410,15 @@ class DistributionService:
             uow.structures.get(session.structure_id), "structure", session.structure_id
         )
         link = issue_link(uow, self.adapters, member, ActorKind.MEMBER, LinkPurpose.INVITATION)
-        return queue_notice(
+        return queue_ticket_notice(
             uow,
             self.adapters,
             labels or Labels(uow),
             member,
-            f"{organization.name}: {len(tickets)} ticket(s) to print",
-            f"{structure.name} sent you {len(tickets)} ticket(s):",
+            MailKind.INVITATION,
             tickets,
-            "Log in to your personal space to print them with the name of the person who will "
-            f"attend (this link works once):\n{link}\n\n{organization.name}",
+            organization=organization,
+            context={"structure": structure.name, "link": link},
         )
 
     def distribute_to_sub_structure(
@@ -463,9 +479,14 @@ class DistributionService:
     # --- the spreadsheet --------------------------------------------------------------------
 
     def export_stock(self, command: c.ExportStock) -> r.StockSheet:
-        """One row per ticket in stock; fill in first name, last name and email, then import."""
+        """One row per ticket in stock; fill in first name, last name and email, then import.
+
+        Raises ``SheetFormatUnsupportedError`` for ``.xlsx`` where the host plugged in no
+        spreadsheet codec.
+        """
         with self._auth.relay(command) as (uow, session):
             self._authorize(uow, session)
+            codec = sheet_codec(self.adapters, command.format)
             self._check_catalog(uow, session, command.performance_id, command.product_id)
             tickets = uow.tickets.in_custody(
                 session.organization_id,
@@ -487,28 +508,49 @@ class DistributionService:
                         product=labels.product(ticket.product_id).name,
                     )
                 )
+        if command.format is SheetFormat.CSV:
+            content = write_sheet(rows)
+            return r.StockSheet(
+                structure_id=session.structure_id,
+                filename=f"stock-{session.structure_id}.csv",
+                media_type=MEDIA_TYPES[SheetFormat.CSV],
+                content=content,
+                tickets=len(rows),
+                data=content.encode("utf-8"),
+            )
+        # Written once the unit of work is closed: a workbook takes longer than a CSV.
+        data = codec.write(sheet_table(rows))
         return r.StockSheet(
             structure_id=session.structure_id,
-            filename=f"stock-{session.structure_id}.csv",
-            media_type="text/csv",
-            content=write_sheet(rows),
+            filename=f"stock-{session.structure_id}.{codec.extension}",
+            media_type=codec.media_type,
+            content="",
             tickets=len(rows),
+            format=command.format,
+            data=data,
         )
 
     def import_distribution(self, command: c.ImportDistribution) -> r.ImportReport:
         """Distribute every filled-in row to the individual it names (one invitation per
         individual); rows left blank stay in stock.
 
+        The file is CSV, or a ``.xlsx`` workbook (told by its content) where the host plugged
+        in a spreadsheet codec: its first sheet is read, formulas as their text (never
+        evaluated), and checked row by row as a CSV is.
+
         Raises ``CsvInvalidError`` or ``CsvTooLargeError`` for a file that is not such a
-        spreadsheet, and ``ImportRejectedError`` (``details["rows"]``: row, ticket_id, code,
-        message of every bad row) when a row is bad and ``apply_valid_rows`` is off.
+        spreadsheet (a workbook too: one unpacking past the limit, or with too many rows, is
+        refused before it is read), ``SheetFormatUnsupportedError`` for a workbook where the
+        host plugged in no codec, and ``ImportRejectedError`` (``details["rows"]``: row,
+        ticket_id, code, message of every bad row) when a row is bad and ``apply_valid_rows``
+        is off.
         """
         # The relay first, then the file read and its rows checked with no unit of work open
         # (on SQLite every unit of work holds the write lock), then one short unit of work
         # locks the tickets, checks the stock and the contacts again and writes in bulk.
         with self._auth.relay(command) as (uow, session):
             self._authorize(uow, session)
-        sheet = check_sheet(read_sheet(command.content))
+        sheet = check_sheet(read_filled_sheet(self.adapters, command.content))
         reports: dict[int, r.ImportRowReport] = {
             line.row: r.ImportRowReport(line.row, line.ticket_id, r.ImportOutcome.UNTOUCHED)
             for line in sheet.untouched
@@ -615,15 +657,16 @@ class DistributionService:
         structure = need(
             uow.structures.get(session.structure_id), "structure", session.structure_id
         )
-        return queue_notice(
+        labels = Labels(uow)
+        return queue_ticket_notice(
             uow,
             self.adapters,
-            Labels(uow),
+            labels,
             holder,
-            f"{structure.name} took back {len(tickets)} ticket(s)",
-            f"{structure.name} took back these ticket(s) you had received:",
+            MailKind.RECLAIM,
             tickets,
-            "Tickets you may have printed are no longer valid at the gate.",
+            organization=labels.organization(session.organization_id),
+            context={"structure": structure.name},
         )
 
     def reclaim_from_sub_structure(self, command: c.ReclaimFromSubStructure) -> r.TicketsReclaimed:
@@ -658,6 +701,30 @@ class DistributionService:
                 uow.tickets.update(ticket)
             uow.commit()
         return r.TicketsReclaimed(tuple(t.id for t in tickets), ())
+
+
+def sheet_codec(adapters: Adapters, format: SheetFormat) -> SpreadsheetCodec:
+    """The codec writing ``format``: the library's own for CSV, the host's for ``.xlsx``.
+
+    Raises ``SheetFormatUnsupportedError`` where the host plugged in none.
+    """
+    if format is SheetFormat.CSV:
+        return CsvCodec()
+    if adapters.spreadsheets is None:
+        raise SheetFormatUnsupportedError(
+            f"Spreadsheets as .{format.value} are not available here; use CSV.",
+            format=format.value,
+        )
+    return adapters.spreadsheets
+
+
+def read_filled_sheet(adapters: Adapters, content: bytes) -> list[SheetLine]:
+    """The rows of a filled-in sheet, CSV or a workbook as its content says (no storage
+    read: called with no unit of work open)."""
+    found = sheet_format_of(content)
+    if found is SheetFormat.CSV:
+        return read_sheet(content)
+    return sheet_lines(sheet_codec(adapters, found).read(content, SHEET_LIMITS))
 
 
 def _is_foreign(contact: Individual | None, session: RelayActor) -> bool:

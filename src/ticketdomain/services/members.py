@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import attrs
 
-from ticketdomain.core.contacts import Individual, clean_name
-from ticketdomain.core.errors import ForeignResourceError, NotFoundError
+from ticketdomain.core.contacts import Email, Individual, clean_name
+from ticketdomain.core.errors import ForeignResourceError, NotFoundError, RecipientInvalidError
 from ticketdomain.core.identity import MemberActor
 from ticketdomain.core.sales import Ticket, TicketState, check_ticket_ids
 from ticketdomain.ports.storage import UnitOfWork
@@ -53,6 +53,8 @@ class MemberService:
                         state=ticket.state,
                         beneficiary=ticket.beneficiary,
                         time_zone=performance.time_zone,
+                        beneficiary_email=ticket.beneficiary_email,
+                        beneficiary_consent=ticket.beneficiary_consent,
                     )
                 )
         return tuple(views)
@@ -61,9 +63,15 @@ class MemberService:
         """Print the member's tickets with the final beneficiary's name; a ticket printed
         before gets a new barcode and the old one is revoked.
 
+        The beneficiary's email and consent, where given, are kept with each ticket (who will
+        attend: ``ExportBeneficiaries``); the ticket shows the name only.
+
         Raises ``ForeignResourceError`` for a ticket assigned to someone else,
         ``StateTransitionError`` for a controlled or cancelled ticket, ``OrderNotSettledError``
-        where the sales point admits only settled orders, ``NameInvalidError``.
+        where the sales point admits only settled orders, ``NameInvalidError``,
+        ``EmailInvalidError`` for a beneficiary's email that is not one,
+        ``RecipientInvalidError`` for an email without the beneficiary's name or a consent
+        without an email.
         """
         with self._auth.member(command) as (uow, session):
             ids = check_ticket_ids(command.ticket_ids)
@@ -73,13 +81,14 @@ class MemberService:
                 if command.beneficiary is not None
                 else str(member.name)
             )
+            email = _beneficiary_email(command)
             tickets = self._own_tickets(uow, member, ids)
             labels = Labels(uow)
             require_payable(uow, labels, tickets)
             for ticket in tickets:
                 if ticket.state is TicketState.PRINTED:
                     ticket.reissue_barcode(self.adapters.barcodes.new_barcode())
-                ticket.print(beneficiary)
+                ticket.print(beneficiary, email, command.beneficiary_consent)
             content = render(
                 self.adapters.renderer, labels, [(ticket, beneficiary) for ticket in tickets]
             )
@@ -112,3 +121,19 @@ class MemberService:
             uow.individuals.update(member)
             uow.commit()
         return r.IndividualView.of(member)
+
+
+def _beneficiary_email(command: c.PrintMemberTickets) -> Email | None:
+    """The beneficiary's email, checked; a consent is someone's, so it needs their email, and
+    an email someone's name (the member's own name is not theirs to give it)."""
+    if command.beneficiary_email is None:
+        if command.beneficiary_consent:
+            raise RecipientInvalidError(
+                "A beneficiary's consent is given with their email.", field="beneficiary_consent"
+            )
+        return None
+    if command.beneficiary is None:
+        raise RecipientInvalidError(
+            "Give the name of the person the email is for.", field="beneficiary"
+        )
+    return Email(command.beneficiary_email)

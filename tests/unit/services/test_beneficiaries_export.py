@@ -32,7 +32,7 @@ from ticketdomain.core.errors import NotFoundError
 LEA = ContactDetails("Lea", "Favre", "lea@example.org", marketing_consent=True)
 ZOE = ContactDetails("Zoe", "Imhof", "zoe@example.org")
 
-Row = tuple[str, str, str, str, str, int, bool]
+Row = tuple[str, str, str | None, str, str, int, bool]
 
 
 def give(
@@ -176,11 +176,12 @@ def test_the_export_as_a_csv_file(corporate: Corporate) -> None:
         ExportBeneficiaries(c.operator, c.organization_id)
     )
     assert exported.to_csv() == (
-        "first_name,last_name,email,structure,activity,performance,tickets,marketing_consent\r\n"
-        "Marc,Dupont,marc@nestor.ch,Works council Nestor SA,La Traviata,"
+        "role,name,first_name,last_name,email,received_by,structure,activity,performance,"
+        "tickets,marketing_consent\r\n"
+        "member,Marc Dupont,Marc,Dupont,marc@nestor.ch,,Works council Nestor SA,La Traviata,"
         "2026-02-04 09:00 UTC,2,no\r\n"
-        "'=HYPERLINK(1),Favre,lea@example.org,Works council Nestor SA,La Traviata,"
-        "2026-02-04 09:00 UTC,1,no\r\n"
+        "member,'=HYPERLINK(1) Favre,'=HYPERLINK(1),Favre,lea@example.org,,"
+        "Works council Nestor SA,La Traviata,2026-02-04 09:00 UTC,1,no\r\n"
     )
 
 
