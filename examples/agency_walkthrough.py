@@ -3,9 +3,12 @@
 The host bootstraps an institution and its first operator, who logs in with a password and sets
 up an opera for hotels. A hotel's two relays open the welcome mail, log in once with its link
 and choose a password; they sell to their clients on account and by card; an option is granted
-and confirmed, a reservation expires, the operator invoices the hotel and is paid in two
-payments, and the hotel reads its sales report. Forged JSON payloads are refused along the way.
-PDFs, mails and the report land under ``--out``.
+and confirmed, a reservation expires, the operator invoices the hotel (a PDF with its Swiss
+QR-bill, mailed to the hotel's accounts), cancels an invoiced order (a credit note), and is paid
+by the invoice's reference; the hotel reads its sales report. Forged JSON payloads are refused
+along the way. Mails go out in each person's language (French by default, English for those who
+asked). Ticket, invoice, credit-note and report PDFs, the mails and the report's CSV land under
+``--out``.
 
 Run it with ``make demo``, or ``python examples/agency_walkthrough.py --out out/agency``.
 """
@@ -27,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from ticketdomain import (
     AuthorizeStructure,
+    CancelOrder,
     CardPayment,
     ChangePassword,
     ChannelKind,
@@ -62,10 +66,14 @@ from ticketdomain import (
     ProcessDueExpiries,
     ProductConditions,
     RecordPayment,
+    RenderInvoice,
+    RenderSalesReport,
     RequestOption,
     SecurityPolicy,
     SetCatalogProfile,
     SetCreditLimit,
+    SetOrganizationBillingDetails,
+    SetStructureBillingDetails,
     TicketDomain,
     TicketDomainError,
     TransferTickets,
@@ -77,7 +85,8 @@ from ticketdomain.serialization import structure_command
 from ticketdomain.testing.fakes import FixedClock
 from ticketdomain_argon2 import Argon2PasswordHasher
 from ticketdomain_filesystem import FilesystemDocumentStore
-from ticketdomain_fpdf import FpdfTicketRenderer
+from ticketdomain_fpdf import FpdfDocumentRenderer, FpdfTicketRenderer
+from ticketdomain_jinja import JinjaMailTemplates
 from ticketdomain_maildir import MailDirectoryMailer
 from ticketdomain_sandbox import SandboxPaymentGateway
 from ticketdomain_sqlalchemy import SqlAlchemyStorage
@@ -122,7 +131,10 @@ def build(out: Path, clock: FixedClock) -> TicketDomain:
         payments=SandboxPaymentGateway(),
         documents=FilesystemDocumentStore(out / "documents"),
         renderer=FpdfTicketRenderer(),
+        document_renderer=FpdfDocumentRenderer(),
         mailer=MailDirectoryMailer(out / "mail", sender="tickets@opera-lausanne.example"),
+        # French, German and English mail with an HTML part; a host may pass its own folder.
+        mail_templates=JinjaMailTemplates(),
         passwords=Argon2PasswordHasher(),
         tokens=SecretsTokenGenerator(),
         security=SECURITY,
@@ -196,7 +208,22 @@ def main(out: Path) -> None:
     # --- operator set-up -------------------------------------------------------------------
     # Its venues are in Lausanne: every time is shown in Europe/Zurich (CET/CEST).
     opera = d.setup.create_organization(
-        CreateOrganization(op, "Opera de Lausanne", "CHF", time_zone="Europe/Zurich")
+        CreateOrganization(op, "Opera de Lausanne", "CHF", time_zone="Europe/Zurich", language="fr")
+    )
+    # A QR-IBAN: its invoices carry a Swiss QR-bill with a QR reference.
+    d.billing.set_organization_billing_details(
+        SetOrganizationBillingDetails(
+            op,
+            opera.id,
+            street="Avenue du Theatre",
+            house_number="12",
+            postal_code="1005",
+            town="Lausanne",
+            country="CH",
+            vat_number="CHE-123.456.788 MWST",
+            iban="CH44 3199 9123 0008 8901 2",
+            payment_terms_days=30,
+        )
     )
     channel = d.setup.create_sales_channel(
         CreateSalesChannel(op, "Internet Agence", ChannelKind.AGENCY)
@@ -219,14 +246,38 @@ def main(out: Path) -> None:
         f"with agency sales point {sales_point.name!r}"
     )
     hotel = d.contacts.create_structure(CreateStructure(op, "Hotel Beau-Rivage"))
+    d.billing.set_structure_billing_details(
+        SetStructureBillingDetails(
+            op,
+            hotel.id,
+            street="Place du Port",
+            house_number="17",
+            postal_code="1006",
+            town="Lausanne",
+            country="CH",
+            email="accounts@beau-rivage.example",
+        )
+    )
     alice = d.contacts.create_individual(
         CreateIndividual(
-            op, "Alice", "Martin", "alice@beau-rivage.example", hotel.id, ContactRole.RELAY
+            op,
+            "Alice",
+            "Martin",
+            "alice@beau-rivage.example",
+            hotel.id,
+            ContactRole.RELAY,
+            language="fr",
         )
     )
     bob = d.contacts.create_individual(
         CreateIndividual(
-            op, "Bob", "Rochat", "bob@beau-rivage.example", hotel.id, ContactRole.RELAY
+            op,
+            "Bob",
+            "Rochat",
+            "bob@beau-rivage.example",
+            hotel.id,
+            ContactRole.RELAY,
+            language="en",
         )
     )
     d.setup.authorize_structure(AuthorizeStructure(op, sales_point.id, hotel.id))
@@ -272,9 +323,10 @@ def main(out: Path) -> None:
     )
 
     # --- relays log in: the welcome link once, then a password -------------------------------
+    # A relay's welcome is in the relay's own language: French for Alice, English for Bob.
     welcome_links = {
-        address: link_token(read_mail(out / "mail", address, "Your access to the sales point"))
-        for address in (alice.email, bob.email)
+        alice.email: link_token(read_mail(out / "mail", alice.email, "Votre accès")),
+        bob.email: link_token(read_mail(out / "mail", bob.email, "Your access")),
     }
     for address, link in welcome_links.items():
         # What the relay's browser does on the page the link opens: log in with the link,
@@ -328,7 +380,9 @@ def main(out: Path) -> None:
     )
     moved = d.sales.transfer_tickets(
         TransferTickets(
-            bob_s, by_card.id, ContactDetails("Jean", "Muller", "jean.muller@example.org", True)
+            bob_s,
+            by_card.id,
+            ContactDetails("Jean", "Muller", "jean.muller@example.org", True, language="en"),
         )
     )
     step(
@@ -413,16 +467,44 @@ def main(out: Path) -> None:
         f"net {row.net} + VAT {row.vat} = {row.gross}"
         for row in invoice.vat_breakdown
     )
+    invoice_pdf = d.accounts.render_invoice(RenderInvoice(op, invoice.id))
+    (out / invoice_pdf.filename).write_bytes(invoice_pdf.content)
     step(
-        f"invoice no. {invoice.number} for {len(invoice.order_ids)} orders: {invoice.total} ({vat})"
+        f"invoice no. {invoice.number} for {len(invoice.order_ids)} orders: {invoice.total} "
+        f"({vat}), due on {invoice.due_on}, reference {invoice.reference}; written to "
+        f"{invoice_pdf.filename} with its QR-bill and mailed to the hotel's accounts in French"
+    )
+
+    # The client of the confirmed option withdraws: the order was invoiced, so a credit note.
+    cancelled = d.accounts.cancel_order(CancelOrder(op, confirmed.id))
+    credit_note = cancelled.credit_note
+    assert credit_note is not None
+    credit_pdf = d.accounts.render_invoice(RenderInvoice(op, credit_note.id))
+    (out / credit_pdf.filename).write_bytes(credit_pdf.content)
+    step(
+        f"order {confirmed.id} cancelled after invoicing: credit note no. {credit_note.number} "
+        f"of {credit_note.total} negates part of invoice no. {invoice.number}; written to "
+        f"{credit_pdf.filename}"
     )
     first = d.accounts.record_payment(
-        RecordPayment(op, opera.id, hotel.id, chf("300.00"), "BANK-2026-0311")
+        RecordPayment(
+            op,
+            opera.id,
+            hotel.id,
+            chf("100.00"),
+            "BANK-2026-0311",
+            invoice_reference=invoice.reference,
+        )
     )
-    due = invoice.total - first.allocations[0].amount
-    step(f"first payment {first.amount} goes to invoice no. {invoice.number}: {due} still due")
+    due = d.accounts.view_holding_account(ViewHoldingAccount(op, opera.id, hotel.id)).outstanding
+    step(
+        f"first payment {first.amount}, by the QR reference, goes to invoice no. "
+        f"{invoice.number}: {due} still due"
+    )
     second = d.accounts.record_payment(
-        RecordPayment(op, opera.id, hotel.id, chf("174.00"), "BANK-2026-0325")
+        RecordPayment(
+            op, opera.id, hotel.id, due, "BANK-2026-0325", invoice_reference=invoice.reference
+        )
     )
     step(
         f"second payment {second.amount}: invoice settled, outstanding {second.outstanding}, "
@@ -432,10 +514,12 @@ def main(out: Path) -> None:
     # --- report and mail -------------------------------------------------------------------
     report = d.reports.sales_report(ViewSalesReport(alice_s))
     (out / "sales-report.csv").write_text(report.to_csv())
+    report_pdf = d.reports.render_sales_report(RenderSalesReport(alice_s))
+    (out / "sales-report.pdf").write_bytes(report_pdf.content)
     per_relay = ", ".join(f"{t.key} {t.quantity} seats {t.amount}" for t in report.by_relay)
     step(
         f"sales report: {len(report.rows)} lines, {report.total.quantity} seats, "
-        f"{report.total.amount} ({per_relay}); written to sales-report.csv"
+        f"{report.total.amount} ({per_relay}); written to sales-report.csv and sales-report.pdf"
     )
     sent = d.mail.dispatch_mail(DispatchMail(op))
     step(f"{len(sent.sent)} mail(s) delivered to {out / 'mail'} (transfer notice {moved.mail_id})")

@@ -69,11 +69,13 @@ from ticketdomain import (
     PrintMemberTickets,
     ReclaimTickets,
     RegisterGate,
+    RenderDashboard,
     RevokeStructure,
     ScanResult,
     ScanTicket,
     SecurityPolicy,
     SetMarketingConsent,
+    SheetFormat,
     TallyView,
     TicketDomain,
     TicketDomainError,
@@ -84,8 +86,10 @@ from ticketdomain import (
 )
 from ticketdomain_argon2 import Argon2PasswordHasher
 from ticketdomain_filesystem import FilesystemDocumentStore
-from ticketdomain_fpdf import FpdfTicketRenderer
+from ticketdomain_fpdf import FpdfDocumentRenderer, FpdfTicketRenderer
+from ticketdomain_jinja import JinjaMailTemplates
 from ticketdomain_maildir import MailDirectoryMailer
+from ticketdomain_openpyxl import OpenpyxlSpreadsheetCodec
 from ticketdomain_sandbox import SandboxPaymentGateway
 from ticketdomain_sqlalchemy import SqlAlchemyStorage
 from ticketdomain_system import (
@@ -139,7 +143,10 @@ def build(out: Path, clock: SystemClock) -> TicketDomain:
         payments=SandboxPaymentGateway(),
         documents=FilesystemDocumentStore(out / "documents"),
         renderer=FpdfTicketRenderer(),
+        document_renderer=FpdfDocumentRenderer(),
         mailer=MailDirectoryMailer(out / "mail", sender="tickets@opera-lausanne.example"),
+        mail_templates=JinjaMailTemplates(),
+        spreadsheets=OpenpyxlSpreadsheetCodec(),
         passwords=Argon2PasswordHasher(),
         tokens=SecretsTokenGenerator(),
         security=SECURITY,
@@ -243,7 +250,7 @@ def main(out: Path) -> None:
     # --- operator set-up -------------------------------------------------------------------
     # Its venues are in Lausanne: every time is shown in Europe/Zurich (CET/CEST).
     opera = d.setup.create_organization(
-        CreateOrganization(op, "Opera de Lausanne", "CHF", time_zone="Europe/Zurich")
+        CreateOrganization(op, "Opera de Lausanne", "CHF", time_zone="Europe/Zurich", language="fr")
     )
     corporate = d.setup.create_sales_channel(
         CreateSalesChannel(op, "Internet Entreprise", ChannelKind.CORPORATE)
@@ -355,12 +362,15 @@ def main(out: Path) -> None:
             evening.id,
             stalls.id,
             1,
-            member=ContactDetails("Julie", "Schmid", "julie.schmid@nestor.example", True),
+            member=ContactDetails(
+                "Julie", "Schmid", "julie.schmid@nestor.example", True, language="de"
+            ),
         )
     )
     step(
         f"Nina gave 2 to {to_marc.holder_name} (a member found by id) and 1 to "
-        f"{to_julie.holder_name} (created as a member); each gets a mail inviting them to print"
+        f"{to_julie.holder_name} (created as a member, who reads German); each gets a mail "
+        "inviting them to print, in their language"
     )
 
     # --- distributing in bulk from the spreadsheet -----------------------------------------
@@ -435,7 +445,8 @@ def main(out: Path) -> None:
 
     def member_login(address: str) -> str:
         """Open the invitation mail, click its link: the front end opens the member's space."""
-        message = read_mail(out / "mail", address, "to print")
+        # The opera writes in French: "Opera de Lausanne : 2 billets à imprimer".
+        message = read_mail(out / "mail", address, "à imprimer")
         return d.identity.login_with_link(LoginWithLink(link_token(message))).token
 
     marc = member_login("marc.dupont@nestor.example")
@@ -448,14 +459,22 @@ def main(out: Path) -> None:
     own = d.members.list_member_tickets(ListMemberTickets(marc))
     d.members.set_marketing_consent(SetMarketingConsent(marc, True))
     for_anna = d.members.print_member_tickets(
-        PrintMemberTickets(marc, (own[0].ticket_id,), beneficiary="Anna Dupont")
+        PrintMemberTickets(
+            marc,
+            (own[0].ticket_id,),
+            beneficiary="Anna Dupont",
+            # who will attend: Anna's own email, and her own answer about marketing
+            beneficiary_email="anna.dupont@example.org",
+            beneficiary_consent=True,
+        )
     )
     for_marc = d.members.print_member_tickets(PrintMemberTickets(marc, (own[1].ticket_id,)))
     (out / "marc-for-anna.pdf").write_bytes(for_anna.content)
     (out / "marc.pdf").write_bytes(for_marc.content)
     step(
         f"Marc saw his {len(own)} tickets, agreed to hear from the opera, and printed "
-        "one for Anna Dupont (marc-for-anna.pdf) and one for himself (marc.pdf)"
+        "one for Anna Dupont, who will attend and gave her email (marc-for-anna.pdf), and one "
+        "for himself (marc.pdf)"
     )
     paul = member_login("paul.girard@nestor.example")
     pauls = tuple(t.ticket_id for t in d.members.list_member_tickets(ListMemberTickets(paul)))
@@ -536,6 +555,13 @@ def main(out: Path) -> None:
         step(f"  {figures(product.tally)}")
     sub = d.distribution.view_dashboard(ViewDashboard(nina, structure_id=club.id)).total
     step(f"dashboard {club.name}: {sub.summary}; {figures(sub)}")
+    (out / "dashboard.pdf").write_bytes(d.reports.render_dashboard(RenderDashboard(nina)).content)
+    left = d.distribution.export_stock(ExportStock(nina, format=SheetFormat.XLSX))
+    (out / "distribution-sheet.xlsx").write_bytes(left.data)
+    step(
+        f"the dashboard as dashboard.pdf, and the {left.tickets} tickets still in stock as "
+        "distribution-sheet.xlsx, to fill in with Excel and import"
+    )
     handed = d.distribution.list_distributed_tickets(ListDistributedTickets(sam))
     holders = sorted({ticket.holder_name or "?" for ticket in handed})
     step(f"Sam sees the {len(handed)} tickets the club distributed, to {', '.join(holders)}")

@@ -11,6 +11,7 @@ The formats, chosen to be exact and deterministic:
 
 - ``Decimal`` as a string (``"0.081"``), never a float; ``Money`` as
   ``{"amount": "12.50", "currency": "CHF"}``;
+- ``date`` as ISO 8601 (``"2025-03-31"``);
 - ``datetime`` as ISO 8601 with its offset (``"2025-03-01T20:00:00+01:00"``); naive ones are
   refused both ways;
 - ``timedelta`` as an ISO 8601 duration in days, hours, minutes and (fractional) seconds
@@ -40,7 +41,7 @@ import binascii
 import collections.abc
 import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, TypeVar, get_args, get_origin
 
@@ -144,6 +145,19 @@ def _structure_datetime(value: object, _: object) -> datetime:
         offset = timedelta(microseconds=int(micro.ljust(6, "0")))
         parsed = parsed.replace(tzinfo=timezone(-offset if sign == "-" else offset))
     return parsed
+
+
+def _unstructure_date(value: date) -> str:
+    return value.isoformat()
+
+
+def _structure_date(value: object, _: object) -> date:
+    if not isinstance(value, str):
+        raise TypeError(f"A date is an ISO 8601 string, got {_type_name(value)}.")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an ISO 8601 date.") from None
 
 
 def _unstructure_timedelta(value: timedelta) -> str:
@@ -368,6 +382,7 @@ def make_converter() -> cattrs.Converter:
     for type_, unstructure_hook, structure_hook in (
         (Decimal, _unstructure_decimal, _structure_decimal),
         (datetime, _unstructure_datetime, _structure_datetime),
+        (date, _unstructure_date, _structure_date),
         (timedelta, _unstructure_timedelta, _structure_timedelta),
         (bytes, _unstructure_bytes, _structure_bytes),
         (Money, _unstructure_money, _structure_money),

@@ -7,7 +7,11 @@ import email.policy
 import re
 import subprocess
 import sys
+from email.message import EmailMessage
 from pathlib import Path
+
+import openpyxl
+from pypdf import PdfReader
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,11 +27,20 @@ def run(script: str, out: Path) -> list[str]:
     return done.stdout.splitlines()
 
 
+def messages(mail: Path) -> list[EmailMessage]:
+    found = [
+        email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        for path in sorted(mail.glob("*.eml"))
+    ]
+    return [message for message in found if isinstance(message, EmailMessage)]
+
+
 def recipients(mail: Path) -> list[str]:
-    return sorted(
-        str(email.message_from_bytes(path.read_bytes(), policy=email.policy.default)["To"])
-        for path in mail.glob("*.eml")
-    )
+    return sorted(str(message["To"]) for message in messages(mail))
+
+
+def pdf_text(path: Path) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
 
 
 def test_the_agency_walkthrough_runs_on_sqlite(tmp_path: Path) -> None:
@@ -55,12 +68,32 @@ def test_the_agency_walkthrough_runs_on_sqlite(tmp_path: Path) -> None:
     assert b"front desk" not in stored and b"back office" not in stored
     (pdf,) = tmp_path.glob("tickets-*.pdf")
     assert pdf.read_bytes().startswith(b"%PDF-")
-    # Two welcome mails with a login link, then the transfer notice.
+    # Two welcome mails with a login link, the transfer notice, the invoice and the credit note.
     assert recipients(tmp_path / "mail") == [
+        "accounts@beau-rivage.example",
+        "accounts@beau-rivage.example",
         "alice@beau-rivage.example",
         "bob@beau-rivage.example",
         "jean.muller@example.org",
     ]
+    subjects = {str(m["Subject"]): m for m in messages(tmp_path / "mail")}
+    # Each in its reader's language, with a text and an HTML part.
+    assert "Votre accès au point de vente" in subjects
+    assert "Your access to the sales point" in subjects
+    for message in subjects.values():
+        assert message.get_body(("plain",)) is not None and message.get_body(("html",)) is not None
+    # The invoice mail carries the invoice's PDF, the transfer mail the tickets.
+    invoice_mail = subjects["Opera de Lausanne : facture 1"]
+    (attached,) = [part.get_filename() for part in invoice_mail.iter_attachments()]
+    assert attached == "invoice-1.pdf"
+    transfer = next(m for m in subjects.values() if m["To"] == "jean.muller@example.org")
+    assert [p.get_content_type() for p in transfer.iter_attachments()] == ["application/pdf"]
+    invoice = pdf_text(tmp_path / "invoice-1.pdf")
+    assert "Facture 1" in invoice and "474.00" in invoice
+    assert "Section paiement" in invoice  # the QR-bill's payment part
+    credit_note = pdf_text(tmp_path / "credit-note-2.pdf")
+    assert "Note de crédit pour la facture 1" in credit_note and "-316.00" in credit_note
+    assert "Page 1 of" in pdf_text(tmp_path / "sales-report.pdf")
     report = (tmp_path / "sales-report.csv").read_text().splitlines()
     assert report[0].startswith("placed_at,order_id,relay") and len(report) == 4
     assert len(list((tmp_path / "documents").iterdir())) == 2  # the document and its sidecar
@@ -96,8 +129,13 @@ def test_the_corporate_walkthrough_runs_on_sqlite(tmp_path: Path) -> None:
         "[sales_point_access_denied]"
     ) in text
     assert (tmp_path / "ticketdomain.sqlite3").exists()
-    for name in ("handed-over.pdf", "marc-for-anna.pdf", "marc.pdf", "paul.pdf"):
+    for name in ("handed-over.pdf", "marc-for-anna.pdf", "marc.pdf", "paul.pdf", "dashboard.pdf"):
         assert (tmp_path / name).read_bytes().startswith(b"%PDF-"), name
+    assert "Anna Dupont" in pdf_text(tmp_path / "marc-for-anna.pdf")
+    sheet = openpyxl.load_workbook(tmp_path / "distribution-sheet.xlsx").active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:2] == ("ticket_id", "activity") and len(rows) == 1 + 12
     # 2 welcomes, 2 + 1 one by one, 6 from the spreadsheet, 2 by the club, Paul's notice,
     # Claire's.
     to = recipients(tmp_path / "mail")
@@ -111,6 +149,8 @@ def test_the_corporate_walkthrough_runs_on_sqlite(tmp_path: Path) -> None:
     filled = (tmp_path / "stock-filled.csv").read_text().splitlines()
     assert sum(1 for row in filled if row.endswith("@nestor.example")) == 12
     beneficiaries = (tmp_path / "beneficiaries.csv").read_text().splitlines()
-    assert beneficiaries[0].startswith("first_name,last_name,email,structure")
-    assert len(beneficiaries) == 1 + 10
+    assert beneficiaries[0].startswith("role,name,first_name,last_name,email,received_by,")
+    # 10 members, and Anna, who will attend with the ticket Marc printed for her
+    assert len(beneficiaries) == 1 + 10 + 1
+    assert sum(row.startswith("attendee,Anna Dupont,") for row in beneficiaries) == 1
     assert not any("paul.girard" in row for row in beneficiaries)  # taken back

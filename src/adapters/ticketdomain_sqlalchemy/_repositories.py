@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ticketdomain.core.access import ScannedTicket
 from ticketdomain.core.accounts import EntryKind, HoldingAccount, LedgerEntry, OpenInvoice
+from ticketdomain.core.banking import Iban, Party, PostalAddress, SellerBilling
 from ticketdomain.core.catalog import (
     Activity,
     CatalogProfile,
@@ -48,8 +49,15 @@ from ticketdomain.core.catalog import (
     ProductConditions,
     Tariff,
 )
-from ticketdomain.core.contacts import ContactRole, Email, Individual, PersonName, Structure
-from ticketdomain.core.distribution import CustodyCount, HolderCount
+from ticketdomain.core.contacts import (
+    BuyerBilling,
+    ContactRole,
+    Email,
+    Individual,
+    PersonName,
+    Structure,
+)
+from ticketdomain.core.distribution import AttendeeCount, CustodyCount, HolderCount
 from ticketdomain.core.errors import ConcurrencyError, VatRateInvalidError
 from ticketdomain.core.identity import (
     ActorKind,
@@ -433,6 +441,80 @@ class _Repo(_Store[T]):
 # --- set-up ---------------------------------------------------------------------------------
 
 
+def _address_values(address: PostalAddress | None) -> Values:
+    return {
+        "billing_street": address.street if address else None,
+        "billing_house_number": address.house_number if address else None,
+        "billing_postal_code": address.postal_code if address else None,
+        "billing_town": address.town if address else None,
+        "billing_country": address.country if address else None,
+    }
+
+
+def _address(row: RowMapping) -> PostalAddress | None:
+    # The country is set whenever an address is.
+    if row["billing_country"] is None:
+        return None
+    return PostalAddress(
+        row["billing_street"],
+        row["billing_house_number"],
+        row["billing_postal_code"],
+        row["billing_town"],
+        row["billing_country"],
+    )
+
+
+def _party_values(prefix: str, party: Party | None) -> Values:
+    address = party.address if party is not None else None
+    return {
+        f"{prefix}_name": party.name if party is not None else None,
+        **{
+            f"{prefix}_{name[len('billing_') :]}": value
+            for name, value in _address_values(address).items()
+        },
+    }
+
+
+def _party(row: RowMapping, prefix: str, vat_number: str | None = None) -> Party | None:
+    if row[f"{prefix}_name"] is None:
+        return None
+    address = None
+    if row[f"{prefix}_country"] is not None:
+        address = PostalAddress(
+            row[f"{prefix}_street"],
+            row[f"{prefix}_house_number"],
+            row[f"{prefix}_postal_code"],
+            row[f"{prefix}_town"],
+            row[f"{prefix}_country"],
+        )
+    return Party(row[f"{prefix}_name"], address, vat_number)
+
+
+def _seller_billing_values(billing: SellerBilling | None) -> Values:
+    return {
+        **_address_values(billing.address if billing else None),
+        "vat_number": billing.vat_number if billing else None,
+        "iban": billing.iban.value if billing and billing.iban else None,
+        "payment_terms_days": billing.payment_terms_days if billing else None,
+    }
+
+
+def _seller_billing(row: RowMapping) -> SellerBilling | None:
+    address = _address(row)
+    if address is None:
+        return None
+    iban = Iban(row["iban"]) if row["iban"] is not None else None
+    return SellerBilling(address, row["vat_number"], iban, row["payment_terms_days"])
+
+
+def _buyer_billing(row: RowMapping) -> BuyerBilling | None:
+    address = _address(row)
+    if address is None:
+        return None
+    email = Email(row["billing_email"]) if row["billing_email"] is not None else None
+    return BuyerBilling(address, email)
+
+
 class Institutions(_Repo[Institution]):
     table = s.institutions
 
@@ -453,11 +535,21 @@ class Organizations(_Repo[Organization]):
             "name": item.name,
             "currency": item.currency,
             "time_zone": item.time_zone,
+            "language": item.language,
+            **_seller_billing_values(item.billing),
         }
 
     def _build(self, rows: Rows) -> list[Organization]:
         return [
-            Organization(r["id"], r["institution_id"], r["name"], r["currency"], r["time_zone"])
+            Organization(
+                r["id"],
+                r["institution_id"],
+                r["name"],
+                r["currency"],
+                r["time_zone"],
+                language=r["language"],
+                billing=_seller_billing(r),
+            )
             for r in rows
         ]
 
@@ -603,10 +695,19 @@ class Structures(_Repo[Structure]):
             "institution_id": item.institution_id,
             "name": item.name,
             "parent_id": item.parent_id,
+            **_address_values(item.billing.address if item.billing is not None else None),
+            "billing_email": (
+                item.billing.email.value
+                if item.billing is not None and item.billing.email is not None
+                else None
+            ),
         }
 
     def _build(self, rows: Rows) -> list[Structure]:
-        return [Structure(r["id"], r["institution_id"], r["name"], r["parent_id"]) for r in rows]
+        return [
+            Structure(r["id"], r["institution_id"], r["name"], r["parent_id"], _buyer_billing(r))
+            for r in rows
+        ]
 
     def children(self, structure_id: str) -> list[Structure]:
         t = self.table
@@ -635,6 +736,7 @@ class Individuals(_Repo[Individual]):
             "structure_id": item.structure_id,
             "role": None if item.role is None else item.role.value,
             "marketing_consent": item.marketing_consent,
+            "language": item.language,
         }
 
     def _build(self, rows: Rows) -> list[Individual]:
@@ -647,6 +749,7 @@ class Individuals(_Repo[Individual]):
                 structure_id=r["structure_id"],
                 role=None if r["role"] is None else ContactRole(r["role"]),
                 marketing_consent=r["marketing_consent"],
+                language=r["language"],
             )
             for r in rows
         ]
@@ -1331,6 +1434,8 @@ def _ticket(r: RowMapping, issued: Sequence[Mapping[Any, Any]]) -> Ticket:
         controlled_at=r["controlled_at"],
         controlled_gate=r["controlled_gate"],
         version=r["version"],
+        beneficiary_email=r["beneficiary_email"],
+        beneficiary_consent=bool(r["beneficiary_consent"]),
     )
 
 
@@ -1464,6 +1569,8 @@ class Tickets(_Repo[Ticket]):
             "controlled_at": item.controlled_at,
             "controlled_gate": item.controlled_gate,
             "version": item.version,
+            "beneficiary_email": item.beneficiary_email,
+            "beneficiary_consent": item.beneficiary_consent,
         }
 
     def update(self, item: Ticket) -> None:
@@ -1732,6 +1839,31 @@ class Tickets(_Repo[Ticket]):
             for row in self._db.execute(statement.group_by(*keys))
         ]
 
+    def attendee_counts(
+        self, organization_id: str, performance_id: str | None = None
+    ) -> list[AttendeeCount]:
+        t = self.table
+        keys = (
+            t.c.holder_id,
+            t.c.stock_structure_id,
+            t.c.performance_id,
+            t.c.beneficiary,
+            t.c.beneficiary_email,
+            t.c.beneficiary_consent,
+        )
+        statement = select(*keys, func.count().label("n")).where(
+            t.c.organization_id == organization_id,
+            t.c.holder_id.is_not(None),
+            t.c.beneficiary.is_not(None),
+            t.c.state.in_([TicketState.PRINTED.value, TicketState.CONTROLLED.value]),
+        )
+        if performance_id is not None:
+            statement = statement.where(t.c.performance_id == performance_id)
+        return [
+            AttendeeCount(row[0], row[1], row[2], row[3], row[4], bool(row[5]), int(row[6]))
+            for row in self._db.execute(statement.group_by(*keys))
+        ]
+
 
 # --- holding accounts and invoices ----------------------------------------------------------
 
@@ -1949,6 +2081,12 @@ class Invoices(_Store[Invoice]):
             "currency": item.currency,
             **_money_values("total", item.total),
             "corrects_invoice_id": item.corrects_invoice_id,
+            "due_on": item.due_on,
+            "reference": item.reference,
+            "iban": item.iban,
+            **_party_values("seller", item.seller),
+            "seller_vat_number": item.seller.vat_number if item.seller else None,
+            **_party_values("buyer", item.buyer),
         }
 
     def _add_children(self, items: Sequence[Invoice]) -> None:
@@ -2032,9 +2170,20 @@ class Invoices(_Store[Invoice]):
                 total=_money(r, "total"),
                 order_ids=tuple(o["order_id"] for o in orders[r["id"]]),
                 corrects_invoice_id=r["corrects_invoice_id"],
+                due_on=r["due_on"],
+                reference=r["reference"],
+                iban=r["iban"],
+                seller=_party(r, "seller", r["seller_vat_number"]),
+                buyer=_party(r, "buyer"),
             )
             for r in rows
         ]
+
+    def with_reference(self, reference: str) -> list[Invoice]:
+        t = self.table
+        return self._fetch(
+            select(t).where(t.c.reference == reference).order_by(t.c.organization_id, t.c.number)
+        )
 
     def for_structure(self, organization_id: str, structure_id: str) -> list[Invoice]:
         t = self.table
@@ -2122,6 +2271,7 @@ class Outbox:
                         for a in attachments[r["message_id"]]
                     ),
                     institution_id=r["institution_id"],
+                    html=r["html"],
                 ),
                 queued_at=r["queued_at"],
                 attempts=r["attempts"],
@@ -2153,6 +2303,7 @@ class Outbox:
                     "claimed_by": None,
                     "lease_until": None,
                     "institution_id": message.institution_id,
+                    "html": message.html,
                 }
             ],
         )
@@ -2230,11 +2381,18 @@ class Outbox:
         return result.rowcount == 1
 
     def mark_sent(
-        self, message_id: str, dispatcher: str, at: datetime, body: str | None = None
+        self,
+        message_id: str,
+        dispatcher: str,
+        at: datetime,
+        body: str | None = None,
+        html: str | None = None,
     ) -> bool:
         values: dict[str, Any] = {"sent_at": at, "state": OutboxState.SENT.value}
         if body is not None:
             values["body"] = body
+        if html is not None:
+            values["html"] = html
         return self._mark(message_id, dispatcher, **values)
 
     def mark_retry(self, message_id: str, dispatcher: str, error: str, due_at: datetime) -> bool:

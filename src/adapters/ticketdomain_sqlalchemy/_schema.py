@@ -17,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -32,6 +33,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    false,
     text,
 )
 
@@ -144,6 +146,28 @@ def _position() -> Column[int]:
     return Column("position", Integer, primary_key=True, autoincrement=False)
 
 
+def _billing_address() -> tuple[Column[str], ...]:
+    # The lengths of a Swiss QR-bill's structured address (core.banking.PostalAddress).
+    return (
+        Column("billing_street", String(70), nullable=True),
+        Column("billing_house_number", String(16), nullable=True),
+        Column("billing_postal_code", String(16), nullable=True),
+        Column("billing_town", String(35), nullable=True),
+        Column("billing_country", String(2), nullable=True),
+    )
+
+
+def _party(prefix: str) -> tuple[Column[str], ...]:
+    return (
+        Column(f"{prefix}_name", _text(), nullable=True),
+        Column(f"{prefix}_street", String(70), nullable=True),
+        Column(f"{prefix}_house_number", String(16), nullable=True),
+        Column(f"{prefix}_postal_code", String(16), nullable=True),
+        Column(f"{prefix}_town", String(35), nullable=True),
+        Column(f"{prefix}_country", String(2), nullable=True),
+    )
+
+
 # --- set-up ---------------------------------------------------------------------------------
 
 institutions = Table("td_institutions", metadata, _id(), _name())
@@ -157,6 +181,13 @@ organizations = Table(
     Column("currency", String(3), nullable=False),
     # The IANA zone of its venues by default (``Europe/Zurich``).
     Column("time_zone", String(64), nullable=False),
+    # Billing details (migration 0010): all NULL until set; set when the country is.
+    *_billing_address(),
+    Column("vat_number", String(40), nullable=True),
+    Column("iban", String(34), nullable=True),
+    Column("payment_terms_days", Integer, nullable=True),
+    # The language of its mail (``fr``); migration 0011, so after the columns of 0010.
+    Column("language", String(8), nullable=False, server_default="en"),
 )
 
 channels = Table(
@@ -220,6 +251,9 @@ structures = Table(
     _ref("institution_id", index=True),
     _name(),
     _ref("parent_id", nullable=True, index=True),
+    # Billing details (migration 0010): all NULL until set; set when the country is.
+    *_billing_address(),
+    Column("billing_email", String(254), nullable=True),
 )
 
 individuals = Table(
@@ -238,6 +272,8 @@ individuals = Table(
     _ref("structure_id", nullable=True),
     _enum("role", nullable=True),
     Column("marketing_consent", Boolean, nullable=False),
+    # The language of their mail; NULL: their organization's.
+    Column("language", String(8), nullable=True),
     Index(None, "institution_id", "email_key"),
     Index(None, "structure_id", "last_name_key", "first_name_key", "id"),
 )
@@ -458,6 +494,9 @@ tickets = Table(
     Column("beneficiary", _text(), nullable=True),
     Column("controlled_at", UtcDateTime(), nullable=True),
     Column("controlled_gate", _text(), nullable=True),
+    # Revision 0012: who will attend, when the member gave their email (and their consent).
+    Column("beneficiary_email", _text(), nullable=True),
+    Column("beneficiary_consent", Boolean, nullable=False, server_default=false()),
     # A structure's stock and what it distributed (in_custody, custody_counts); named by
     # hand, the convention's names would pass PostgreSQL's 63 characters. Revision 0008:
     # buyer and holder at the end, so the dashboard's GROUP BY reads this index alone, in its
@@ -634,6 +673,15 @@ invoices = Table(
     Column("currency", String(3), nullable=False),
     *_money("total"),
     _ref("corrects_invoice_id", nullable=True),
+    # Migration 0010: the due date, and the structured reference and account it is paid with
+    # (a payment by reference finds its invoice by the index).
+    Column("due_on", Date, nullable=True),
+    Column("reference", String(27), nullable=True, index=True),
+    Column("iban", String(34), nullable=True),
+    # The seller and the buyer as printed when it was issued (NULL: issued before 0010).
+    *_party("seller"),
+    Column("seller_vat_number", String(40), nullable=True),
+    *_party("buyer"),
     # Numbers never repeat within an organization.
     UniqueConstraint("organization_id", "number"),
     Index(None, "organization_id", "structure_id", "number"),
@@ -698,6 +746,8 @@ outbox = Table(
     _ref("claimed_by", nullable=True),
     Column("lease_until", UtcDateTime(), nullable=True),
     _ref("institution_id", nullable=True),
+    # The HTML part beside ``body``; NULL: plain text only.
+    Column("html", Text, nullable=True),
     # Claiming: queued by due time, sending by lease (both lead with the state).
     Index(None, "state", "due_at", "queued_at", "message_id"),
     Index(None, "state", "lease_until"),

@@ -7,7 +7,9 @@ import re
 
 import attrs
 
+from ticketdomain.core.banking import PostalAddress
 from ticketdomain.core.errors import EmailInvalidError, NameInvalidError
+from ticketdomain.core.languages import check_optional_language
 
 # Deliberately simple: one @, a dotted domain, no spaces. Real deliverability is the mailer's job.
 _EMAIL = re.compile(
@@ -80,6 +82,8 @@ class Individual:
     structure_id: str | None = None
     role: ContactRole | None = None
     marketing_consent: bool = False
+    #: the language mail to them is written in (``None``: their organization's)
+    language: str | None = attrs.field(default=None, converter=check_optional_language)
 
     @property
     def is_relay(self) -> bool:
@@ -97,3 +101,14 @@ class Structure:
     institution_id: str
     name: str = attrs.field(converter=clean_name)
     parent_id: str | None = None
+    #: where its invoices are addressed and mailed (none until set)
+    billing: BuyerBilling | None = None
+
+
+@attrs.frozen
+class BuyerBilling:
+    """A structure's billing details: the address its invoices name and, if given, the address
+    they are mailed to (else its relays')."""
+
+    address: PostalAddress
+    email: Email | None = None

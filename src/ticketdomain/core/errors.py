@@ -147,12 +147,25 @@ class TimeZoneUnknownError(SetupInvalidError):
     code = "time_zone_unknown"
 
 
+class LanguageUnsupportedError(ValidationError):
+    """Not one of the languages mail is written in (``core.languages.LANGUAGES``)."""
+
+    code = "language_unsupported"
+
+
 class CsvInvalidError(ValidationError):
     code = "csv_invalid"
 
 
 class CsvTooLargeError(ValidationError):
     code = "csv_too_large"
+
+
+class SheetFormatUnsupportedError(ValidationError):
+    """A spreadsheet format (``.xlsx``) the host plugged no codec in for
+    (``TicketDomain(spreadsheets=...)``)."""
+
+    code = "sheet_format_unsupported"
 
 
 class RecipientInvalidError(ValidationError):
@@ -226,6 +239,47 @@ class StockInsufficientError(RuleViolationError):
 
 class PaymentDetailsError(ValidationError):
     code = "payment_details_invalid"
+
+
+# --- billing (invoices, references, documents) ------------------------------------------------
+
+
+class BillingDetailsInvalidError(ValidationError):
+    """An address, VAT number, payment terms or reference outside its limits
+    (``details["field"]`` names it)."""
+
+    code = "billing_details_invalid"
+
+
+class IbanInvalidError(BillingDetailsInvalidError):
+    """Not an IBAN: wrong shape, length or checksum."""
+
+    code = "iban_invalid"
+
+
+class InvoiceReferenceUnknownError(RuleViolationError):
+    """No invoice of the organization carries this structured reference."""
+
+    code = "invoice_reference_unknown"
+
+
+class InvoiceReferenceForeignError(RuleViolationError):
+    """The reference is another organization's invoice, or another structure's
+    (``details["organization_id"]`` / ``details["structure_id"]`` say whose)."""
+
+    code = "invoice_reference_foreign"
+
+
+class InvoiceAlreadySettledError(RuleViolationError):
+    """The invoice of this reference is paid, credited, or a credit note: nothing is due."""
+
+    code = "invoice_already_settled"
+
+
+class RendererMissingError(RuleViolationError):
+    """A document was asked for but the host configured no ``DocumentRenderer``."""
+
+    code = "renderer_missing"
 
 
 # --- authorization --------------------------------------------------------------------------

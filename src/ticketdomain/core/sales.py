@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from ticketdomain.core.catalog import check_quantity
+from ticketdomain.core.contacts import Email
 from ticketdomain.core.errors import QuantityInvalidError, StateTransitionError
 from ticketdomain.core.money import Money, VatRate
 from ticketdomain.core.setup import DeliveryMode, PaymentMethod
@@ -378,6 +379,11 @@ class Ticket:
     #: the gate that controlled it
     controlled_gate: str | None = None
     version: int = 0
+    #: the final beneficiary's email, where the member gave it (who will attend)
+    beneficiary_email: str | None = None
+    #: whether that beneficiary agreed to hear from the organization (asked apart from the
+    #: member's own consent)
+    beneficiary_consent: bool = False
 
     @property
     def in_stock(self) -> bool:
@@ -417,9 +423,18 @@ class Ticket:
             raise _refuse("ticket", self.id, self.state, "take back")
         self.stock_structure_id = structure_id
 
-    def print(self, beneficiary: str | None = None) -> None:
+    def print(
+        self,
+        beneficiary: str | None = None,
+        email: Email | None = None,
+        consent: bool = False,
+    ) -> None:
+        """Printed for ``beneficiary`` (a name), with their email and consent where given
+        (a consent without an email is not kept: nobody could be written to)."""
         self._move(TicketState.PRINTED, "print")
         self.beneficiary = beneficiary
+        self.beneficiary_email = email.value if email is not None else None
+        self.beneficiary_consent = consent and email is not None
 
     def reclaim(self, new_barcode: str) -> None:
         """Take a distributed or printed ticket back into the stock it was distributed from;
@@ -430,6 +445,8 @@ class Ticket:
         self._move(TicketState.BOUGHT, "reclaim")
         self.holder_id = None
         self.beneficiary = None
+        self.beneficiary_email = None
+        self.beneficiary_consent = False
 
     def control(self, at: datetime, gate: str) -> None:
         """Admit the ticket at a gate: final, a ticket is controlled at most once."""

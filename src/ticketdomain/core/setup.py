@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import attrs
 
+from ticketdomain.core.banking import SellerBilling
 from ticketdomain.core.contacts import clean_name
 from ticketdomain.core.errors import (
     DeliveryModeNotAllowedError,
@@ -14,6 +15,7 @@ from ticketdomain.core.errors import (
     PaymentMethodNotAllowedError,
     SetupInvalidError,
 )
+from ticketdomain.core.languages import DEFAULT_LANGUAGE, check_language
 from ticketdomain.core.money import _currency
 from ticketdomain.core.timezones import DEFAULT_TIME_ZONE, check_time_zone
 
@@ -58,6 +60,10 @@ class Organization:
     currency: str = attrs.field(converter=_currency)
     #: the IANA time zone of its venues, unless a performance names another
     time_zone: str = attrs.field(default=DEFAULT_TIME_ZONE, converter=check_time_zone)
+    #: the language of its mail to contacts who name none
+    language: str = attrs.field(default=DEFAULT_LANGUAGE, converter=check_language)
+    #: what its invoices print as the seller (``set_billing_details``); none until set
+    billing: SellerBilling | None = None
 
 
 @attrs.define

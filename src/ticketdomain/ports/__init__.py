@@ -1,7 +1,7 @@
 """Ports: the small Protocols through which the domain reaches the outside world."""
 
-from ticketdomain.ports.documents import DocumentStore, TicketRenderer
-from ticketdomain.ports.mail import MailDeliveryError, Mailer
+from ticketdomain.ports.documents import BatchTicketRenderer, DocumentStore, TicketRenderer
+from ticketdomain.ports.mail import MailDeliveryError, Mailer, MailTemplates
 from ticketdomain.ports.payment import CardPayment, PaymentGateway, PaymentReceipt
 from ticketdomain.ports.storage import (
     HoldingAccountRepository,
@@ -29,6 +29,7 @@ from ticketdomain.ports.system import BarcodeGenerator, Clock, IdGenerator
 
 __all__ = [
     "BarcodeGenerator",
+    "BatchTicketRenderer",
     "CardPayment",
     "Clock",
     "DocumentStore",
@@ -38,6 +39,7 @@ __all__ = [
     "InvoiceRepository",
     "InvoiceSequenceRepository",
     "MailDeliveryError",
+    "MailTemplates",
     "Mailer",
     "OptionRepository",
     "OrderRepository",

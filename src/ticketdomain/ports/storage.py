@@ -26,7 +26,7 @@ from ticketdomain.core.access import ScannedTicket
 from ticketdomain.core.accounts import HoldingAccount, LedgerEntry
 from ticketdomain.core.catalog import Activity, CatalogProfile, Performance, Product, Tariff
 from ticketdomain.core.contacts import Individual, Structure
-from ticketdomain.core.distribution import CustodyCount, HolderCount
+from ticketdomain.core.distribution import AttendeeCount, CustodyCount, HolderCount
 from ticketdomain.core.identity import (
     ActorKind,
     ApiKey,
@@ -264,6 +264,14 @@ class TicketRepository(Repository[Ticket], Protocol):
         cancelled: how many each holder has per stock structure and performance."""
         ...
 
+    def attendee_counts(
+        self, organization_id: str, performance_id: str | None = None
+    ) -> list[AttendeeCount]:
+        """One aggregate over the organization's tickets assigned to an individual and
+        printed (controlled ones too) with a beneficiary: how many each holder printed per
+        stock structure, performance and beneficiary (name, email, consent)."""
+        ...
+
 
 class HoldingAccountRepository(Repository[HoldingAccount], Protocol):
     """Accounts are stored with their running total (``balance``, ``entry_count``) and loaded
@@ -294,6 +302,11 @@ class InvoiceRepository(Protocol):
 
     def numbers(self, organization_id: str) -> list[int]:
         """Every number issued by the organization, ascending."""
+        ...
+
+    def with_reference(self, reference: str) -> list[Invoice]:
+        """The invoices of any organization carrying this structured reference (compact, as
+        stored), ordered by organization and number."""
         ...
 
 
@@ -346,11 +359,16 @@ class Outbox(Protocol):
         ...
 
     def mark_sent(
-        self, message_id: str, dispatcher: str, at: datetime, body: str | None = None
+        self,
+        message_id: str,
+        dispatcher: str,
+        at: datetime,
+        body: str | None = None,
+        html: str | None = None,
     ) -> bool:
         """Record the delivery if ``dispatcher`` still holds the message's claim (else change
-        nothing and return ``False``); ``body``, when given, replaces the one kept (a sent
-        mail's login link is blanked: it was for its recipient only)."""
+        nothing and return ``False``); ``body`` and ``html``, when given, replace the ones kept
+        (a sent mail's login link is blanked: it was for its recipient only)."""
         ...
 
     def mark_retry(self, message_id: str, dispatcher: str, error: str, due_at: datetime) -> bool:

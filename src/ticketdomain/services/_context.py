@@ -25,18 +25,21 @@ from ticketdomain.core.errors import (
     TariffNotOfferedError,
 )
 from ticketdomain.core.identity import RelayActor, RelayContext, SecurityPolicy
+from ticketdomain.core.languages import check_optional_language
 from ticketdomain.core.mail import DeliveryPolicy
 from ticketdomain.core.quotas import Quota, QuotaLevel
 from ticketdomain.core.quotas import quota_levels as levels_of
 from ticketdomain.core.sales import LineRequest, check_lines
 from ticketdomain.core.setup import SalesPoint
 from ticketdomain.core.timezones import format_short
-from ticketdomain.ports.documents import DocumentStore, TicketRenderer
-from ticketdomain.ports.mail import Mailer
+from ticketdomain.ports.documents import DocumentRenderer, DocumentStore, TicketRenderer
+from ticketdomain.ports.mail import Mailer, MailTemplates
 from ticketdomain.ports.payment import PaymentGateway
 from ticketdomain.ports.security import PasswordHasher, TokenGenerator
+from ticketdomain.ports.spreadsheets import SpreadsheetCodec
 from ticketdomain.ports.storage import Storage, UnitOfWork
 from ticketdomain.ports.system import BarcodeGenerator, Clock, IdGenerator
+from ticketdomain.services._mail import PlainTextTemplates
 from ticketdomain.services.commands import ContactDetails
 
 T = TypeVar("T")
@@ -58,6 +61,13 @@ class Adapters:
     tokens: TokenGenerator
     security: SecurityPolicy = attrs.field(factory=SecurityPolicy)
     delivery: DeliveryPolicy = attrs.field(factory=DeliveryPolicy)
+    #: reads and writes ``.xlsx`` sheets (``None``: CSV only, ``.xlsx`` refused)
+    spreadsheets: SpreadsheetCodec | None = None
+    #: the words of every mail, per language (default: built-in English plain text)
+    mail_templates: MailTemplates = attrs.field(factory=PlainTextTemplates)
+    #: invoices, credit notes and report tables as documents (``None``: not offered, asking
+    #: for one raises ``RendererMissingError``)
+    document_renderer: DocumentRenderer | None = None
 
 
 def need(item: T | None, kind: str, id: str) -> T:
@@ -187,6 +197,8 @@ def find_or_create_contact(
 ) -> Individual:
     email = Email(details.email)
     name = PersonName(details.first_name, details.last_name)
+    # Checked before the lookup: a bad language is refused for a known contact too.
+    language = check_optional_language(details.language)
     found = uow.individuals.find_by_email(institution_id, email.value)
     if found is not None:
         return found
@@ -196,6 +208,7 @@ def find_or_create_contact(
         name=name,
         email=email,
         marketing_consent=details.marketing_consent,
+        language=language,
     )
     uow.individuals.add(individual)
     return individual

@@ -16,7 +16,8 @@ text               ``str``; at most ``MAX_TEXT`` (200) characters; no control ch
                    and newline neither), lone surrogate or bidirectional override/isolate
 names              text of at most ``MAX_NAME`` (100) characters: ``name``, ``first_name``,
                    ``last_name``, ``venue``, ``beneficiary`` (``NameInvalidError``)
-email              text of at most 254 characters (``EmailInvalidError``)
+email              text of at most 254 characters: ``email``, ``beneficiary_email``
+                   (``EmailInvalidError``)
 passwords          ``str`` of at most 1024 characters, any character but NUL and lone
                    surrogates (``PasswordInvalidError``)
 tokens             ``token`` and ``link_token``: ``str`` (else ``SessionInvalidError``, as for
@@ -25,6 +26,8 @@ tokens             ``token`` and ``link_token``: ``str`` (else ``SessionInvalidE
 barcode            at most 200 characters, any character but NUL and lone surrogates
 time_zone          text of at most 64 characters, then an IANA zone name
                    (``TimeZoneUnknownError``)
+language           text of at most 20 characters, then one of ``core.languages.LANGUAGES``
+                   (``LanguageUnsupportedError``)
 search text,       text of at most 200 characters; ``label`` at most 100
 reference
 whole numbers      ``int``, never ``bool``: ``quantity`` 1 to ``MAX_QUANTITY`` (10 000),
@@ -74,6 +77,7 @@ from ticketdomain.core.errors import (
     CommandTypeUnknownError,
     EmailInvalidError,
     InputInvalidError,
+    LanguageUnsupportedError,
     NameInvalidError,
     PasswordInvalidError,
     PeriodInvalidError,
@@ -164,6 +168,7 @@ FIELD_LIMITS: Mapping[str, Limit] = {
     "venue": _NAME,
     "beneficiary": _NAME,
     "email": Limit(length=MAX_EMAIL, error=EmailInvalidError),
+    "beneficiary_email": Limit(length=MAX_EMAIL, error=EmailInvalidError),
     "password": _PASSWORD,
     "new_password": _PASSWORD,
     "current_password": _PASSWORD,
@@ -182,6 +187,7 @@ FIELD_LIMITS: Mapping[str, Limit] = {
     "option_lifetime": _DURATION,
     "starts_at": _SETUP,
     "time_zone": Limit(length=MAX_TIME_ZONE, error=TimeZoneUnknownError),
+    "language": Limit(length=20, error=LanguageUnsupportedError),
     "sale_opens_at": _SETUP,
     "sale_closes_at": _SETUP,
     "period_from": Limit(error=PeriodInvalidError),

@@ -3,13 +3,13 @@ unit of work, whether an order's tickets may be printed and admitted, and render
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from ticketdomain.core.accounts import HoldingAccount, order_settled
 from ticketdomain.core.catalog import Activity, Performance, Product, Tariff
 from ticketdomain.core.contacts import Individual
 from ticketdomain.core.errors import OrderNotSettledError
-from ticketdomain.core.mail import MailMessage
+from ticketdomain.core.mail import Attachment, MailKind
 from ticketdomain.core.printing import PrintableTicket
 from ticketdomain.core.sales import Order, Ticket
 from ticketdomain.core.setup import Organization
@@ -17,6 +17,7 @@ from ticketdomain.core.timezones import format_local
 from ticketdomain.ports.documents import TicketRenderer
 from ticketdomain.ports.storage import UnitOfWork
 from ticketdomain.services._context import Adapters, need
+from ticketdomain.services._mail import queue_mail
 
 
 def is_settled(order: Order, account: HoldingAccount | None) -> bool:
@@ -121,24 +122,55 @@ def render(
     )
 
 
-def queue_notice(
+def ticket_context(labels: Labels, ticket: Ticket) -> dict[str, object]:
+    """A ticket as mail templates read it (``services._mail.TICKET_KEYS``)."""
+    performance = labels.performance(ticket.performance_id)
+    tariff = labels.tariff(ticket.tariff_id)
+    return {
+        "activity": labels.activity(performance.activity_id).name,
+        "starts_at": performance.starts_at,
+        "time_zone": performance.time_zone,
+        "venue": performance.venue,
+        "product": labels.product(ticket.product_id).name,
+        "tariff": tariff.name,
+        "price": tariff.price,
+    }
+
+
+#: file name extensions of the media types documents are rendered as
+_EXTENSIONS = {"application/pdf": ".pdf", "text/plain": ".txt", "text/html": ".html"}
+
+
+def document_name(stem: str, media_type: str) -> str:
+    """A file name for an attached document: ``stem`` with its media type's extension."""
+    return stem + _EXTENSIONS.get(media_type, "")
+
+
+def queue_ticket_notice(
     uow: UnitOfWork,
     adapters: Adapters,
     labels: Labels,
     to: Individual,
-    subject: str,
-    about: str,
+    kind: MailKind,
     tickets: Sequence[Ticket],
-    closing: str,
+    *,
+    organization: Organization,
+    context: Mapping[str, object] | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> str:
-    """Queue a mail telling an individual about some tickets (sent after commit)."""
-    lines = "\n".join(f"- {labels.describe(ticket)}" for ticket in tickets)
-    message = MailMessage(
-        id=adapters.ids.new_id("mail"),
-        to=to.email,
-        subject=subject,
-        body=f"Hello {to.name.first},\n\n{about}\n{lines}\n\n{closing}\n",
-        institution_id=to.institution_id,
+    """Queue a mail of ``kind`` telling an individual about some tickets (sent after commit),
+    in their language; ``context`` adds the kind's other keys (``services._mail``). Returns the
+    message id."""
+    return queue_mail(
+        uow,
+        adapters,
+        to=to,
+        kind=kind,
+        organization=organization,
+        context={
+            "organization": organization.name,
+            "tickets": [ticket_context(labels, ticket) for ticket in tickets],
+            **(context or {}),
+        },
+        attachments=attachments,
     )
-    uow.outbox.add(message, adapters.clock.now())
-    return message.id

@@ -8,21 +8,25 @@ from typing import Any
 from ticketdomain.core.errors import CommandTypeUnknownError
 from ticketdomain.core.identity import Rule, SecurityPolicy
 from ticketdomain.core.mail import DeliveryPolicy
-from ticketdomain.ports.documents import DocumentStore, TicketRenderer
-from ticketdomain.ports.mail import Mailer
+from ticketdomain.ports.documents import DocumentRenderer, DocumentStore, TicketRenderer
+from ticketdomain.ports.mail import Mailer, MailTemplates
 from ticketdomain.ports.payment import PaymentGateway
 from ticketdomain.ports.security import PasswordHasher, TokenGenerator
+from ticketdomain.ports.spreadsheets import SpreadsheetCodec
 from ticketdomain.ports.storage import Storage
 from ticketdomain.ports.system import BarcodeGenerator, Clock, IdGenerator
 from ticketdomain.services import commands as c
 from ticketdomain.services._auth import rule_of
 from ticketdomain.services._context import Adapters
+from ticketdomain.services._mail import PlainTextTemplates
 from ticketdomain.services.access import AccessControlService
 from ticketdomain.services.accounts import AccountService
+from ticketdomain.services.billing import BillingService
 from ticketdomain.services.contacts import ContactService
 from ticketdomain.services.distribution import DistributionService
 from ticketdomain.services.host import HostAccess
 from ticketdomain.services.identity import IdentityService
+from ticketdomain.services.languages import LanguageService
 from ticketdomain.services.mail import MailService
 from ticketdomain.services.members import MemberService
 from ticketdomain.services.reports import ReportService
@@ -53,6 +57,9 @@ class TicketDomain:
         tokens: TokenGenerator,
         security: SecurityPolicy | None = None,
         delivery: DeliveryPolicy | None = None,
+        spreadsheets: SpreadsheetCodec | None = None,
+        mail_templates: MailTemplates | None = None,
+        document_renderer: DocumentRenderer | None = None,
     ) -> None:
         self.adapters = Adapters(
             storage=storage,
@@ -67,6 +74,9 @@ class TicketDomain:
             tokens=tokens,
             security=security if security is not None else SecurityPolicy(),
             delivery=delivery if delivery is not None else DeliveryPolicy(),
+            spreadsheets=spreadsheets,
+            mail_templates=mail_templates if mail_templates is not None else PlainTextTemplates(),
+            document_renderer=document_renderer,
         )
         #: trusted calls for the host's own code; not reachable through :meth:`handle`
         self.host = HostAccess(self.adapters)
@@ -75,11 +85,13 @@ class TicketDomain:
         self.contacts = ContactService(self.adapters)
         self.sales = SalesService(self.adapters)
         self.accounts = AccountService(self.adapters)
+        self.billing = BillingService(self.adapters)
         self.reports = ReportService(self.adapters)
         self.mail = MailService(self.adapters)
         self.distribution = DistributionService(self.adapters)
         self.members = MemberService(self.adapters)
         self.access = AccessControlService(self.adapters)
+        self.languages = LanguageService(self.adapters)
         self._handlers: dict[type[Any], Callable[[Any], Any]] = {
             c.LoginOperator: self.identity.login_operator,
             c.LoginRelay: self.identity.login_relay,
@@ -97,6 +109,7 @@ class TicketDomain:
             c.RegisterGate: self.identity.register_gate,
             c.RevokeGate: self.identity.revoke_gate,
             c.CreateOrganization: self.setup.create_organization,
+            c.SetOrganizationBillingDetails: self.billing.set_organization_billing_details,
             c.CreateSalesChannel: self.setup.create_sales_channel,
             c.CreateSalesPoint: self.setup.create_sales_point,
             c.SetSalesPointFunctions: self.setup.set_sales_point_functions,
@@ -110,9 +123,13 @@ class TicketDomain:
             c.CreateQuota: self.setup.create_quota,
             c.SetCatalogProfile: self.setup.set_catalog_profile,
             c.CreateStructure: self.contacts.create_structure,
+            c.SetStructureBillingDetails: self.billing.set_structure_billing_details,
             c.CreateIndividual: self.contacts.create_individual,
             c.SearchContacts: self.contacts.search_contacts,
             c.RemoveRelay: self.contacts.remove_relay,
+            c.SetMyLanguage: self.languages.set_my_language,
+            c.SetContactLanguage: self.languages.set_contact_language,
+            c.SetOrganizationLanguage: self.languages.set_organization_language,
             c.ViewCatalog: self.sales.view_catalog,
             c.PlaceOrder: self.sales.place_order,
             c.PlaceOrderForStructure: self.sales.place_order_for_structure,
@@ -133,14 +150,17 @@ class TicketDomain:
             c.IssueInvoice: self.accounts.issue_invoice,
             c.ListInvoices: self.accounts.list_invoices,
             c.RecordPayment: self.accounts.record_payment,
+            c.RenderInvoice: self.accounts.render_invoice,
             c.CancelOrder: self.accounts.cancel_order,
             c.ViewSalesReport: self.reports.sales_report,
+            c.RenderSalesReport: self.reports.render_sales_report,
             c.DispatchMail: self.mail.dispatch_mail,
             c.ListFailedMail: self.mail.list_failed_mail,
             c.RequeueMail: self.mail.requeue_mail,
             c.ViewStock: self.distribution.view_stock,
             c.SearchMembers: self.distribution.search_members,
             c.ViewDashboard: self.distribution.view_dashboard,
+            c.RenderDashboard: self.reports.render_dashboard,
             c.DistributeToMember: self.distribution.distribute_to_member,
             c.DistributeToSubStructure: self.distribution.distribute_to_sub_structure,
             c.PrintAtOnce: self.distribution.print_at_once,

@@ -20,6 +20,7 @@ from ticketdomain.core.identity import ActorKind, Permission, Rule
 from ticketdomain.core.money import Money
 from ticketdomain.core.sales import LineRequest
 from ticketdomain.core.setup import ChannelKind, DeliveryMode, Function, PaymentMethod
+from ticketdomain.core.spreadsheets import SheetFormat
 from ticketdomain.ports.payment import CardPayment
 
 _SETUP = Rule.operator(Permission.SETUP)
@@ -37,13 +38,35 @@ _GATE = Rule.gate()
 @attrs.frozen
 class CreateOrganization:
     """An organization of the operator's institution; ``time_zone`` (an IANA name such as
-    ``Europe/Zurich``, UTC when not given) is the default of its venues."""
+    ``Europe/Zurich``, UTC when not given) is the default of its venues, ``language`` (``fr``,
+    ``de``, ``it``, ``en``; ``en`` when not given) that of its mail to contacts who name none."""
 
     rule: ClassVar[Rule] = _SETUP
     token: str = attrs.field(repr=False)
     name: str
     currency: str
     time_zone: str | None = None
+    language: str | None = None
+
+
+@attrs.frozen
+class SetOrganizationBillingDetails:
+    """What the organization's invoices print as the seller: its postal address (``country``:
+    ISO 3166 two letters), VAT number, IBAN (a Swiss one puts a QR-bill on CHF and EUR
+    invoices) and payment terms in days. Replaces the details set before; invoices already
+    issued keep their due date, reference and account."""
+
+    rule: ClassVar[Rule] = _SETUP
+    token: str = attrs.field(repr=False)
+    organization_id: str
+    street: str
+    house_number: str
+    postal_code: str
+    town: str
+    country: str
+    vat_number: str | None = None
+    iban: str | None = None
+    payment_terms_days: int = 30
 
 
 @attrs.frozen
@@ -190,8 +213,25 @@ class CreateStructure:
 
 
 @attrs.frozen
+class SetStructureBillingDetails:
+    """The postal address the structure's invoices name, and optionally the address they are
+    mailed to (else they go to its relays)."""
+
+    rule: ClassVar[Rule] = _SETUP
+    token: str = attrs.field(repr=False)
+    structure_id: str
+    street: str
+    house_number: str
+    postal_code: str
+    town: str
+    country: str
+    email: str | None = None
+
+
+@attrs.frozen
 class CreateIndividual:
-    """An individual contact; with a structure, as one of its relays or members."""
+    """An individual contact; with a structure, as one of its relays or members. ``language``:
+    that of their mail (``None``: their organization's)."""
 
     rule: ClassVar[Rule] = _PERSONAL_DATA
     token: str = attrs.field(repr=False)
@@ -201,6 +241,7 @@ class CreateIndividual:
     structure_id: str | None = None
     role: ContactRole | None = None
     marketing_consent: bool = False
+    language: str | None = None
 
 
 @attrs.frozen
@@ -226,12 +267,45 @@ class SearchContacts:
 
 @attrs.frozen
 class ContactDetails:
-    """A person named by a relay (a client, a purchasing contact): found by email or created."""
+    """A person named by a relay (a client, a purchasing contact): found by email or created
+    (``language``: that of their mail, kept only when they are created; ``None``: the
+    organization's)."""
 
     first_name: str
     last_name: str
     email: str
     marketing_consent: bool = False
+    language: str | None = None
+
+
+@attrs.frozen
+class SetMyLanguage:
+    """A relay or a member chooses the language of the mail they receive (``None``: their
+    organization's)."""
+
+    rule: ClassVar[Rule] = Rule(frozenset({ActorKind.RELAY, ActorKind.MEMBER}))
+    token: str = attrs.field(repr=False)
+    language: str | None
+
+
+@attrs.frozen
+class SetContactLanguage:
+    """Back office: the language of a contact's mail (``None``: their organization's)."""
+
+    rule: ClassVar[Rule] = _PERSONAL_DATA
+    token: str = attrs.field(repr=False)
+    individual_id: str
+    language: str | None
+
+
+@attrs.frozen
+class SetOrganizationLanguage:
+    """The language of the organization's mail to contacts who name none."""
+
+    rule: ClassVar[Rule] = _SETUP
+    token: str = attrs.field(repr=False)
+    organization_id: str
+    language: str
 
 
 # --- selling --------------------------------------------------------------------------------
@@ -428,13 +502,29 @@ class ListInvoices:
 
 
 @attrs.frozen
+class RenderInvoice:
+    """An issued invoice or credit note as a document (a PDF with the host's renderer), its
+    labels in ``language`` (``en``, ``fr``, ``de``; the organization's by default)."""
+
+    rule: ClassVar[Rule] = _ACCOUNTING
+    token: str = attrs.field(repr=False)
+    invoice_id: str
+    language: str | None = None
+
+
+@attrs.frozen
 class RecordPayment:
+    """A payment received from the structure; ``reference`` is the bank's (free text, kept in
+    the ledger). With ``invoice_reference`` (the structured reference printed on an invoice's
+    QR-bill) it settles that invoice first."""
+
     rule: ClassVar[Rule] = _ACCOUNTING
     token: str = attrs.field(repr=False)
     organization_id: str
     structure_id: str
     amount: Money
     reference: str
+    invoice_reference: str | None = None
 
 
 @attrs.frozen
@@ -450,6 +540,17 @@ class CancelOrder:
 @attrs.frozen
 class ViewSalesReport:
     """The agency's own sales in ``[period_from, period_until)`` (either bound optional)."""
+
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
+    period_from: datetime | None = None
+    period_until: datetime | None = None
+
+
+@attrs.frozen
+class RenderSalesReport:
+    """The sales report of ``ViewSalesReport`` as a document (a PDF with the host's
+    renderer): the same figures, as tables."""
 
     rule: ClassVar[Rule] = _RELAY
     token: str = attrs.field(repr=False)
@@ -510,6 +611,15 @@ class ViewDashboard:
 
 
 @attrs.frozen
+class RenderDashboard:
+    """The dashboard of ``ViewDashboard`` as a document (a PDF with the host's renderer)."""
+
+    rule: ClassVar[Rule] = _RELAY
+    token: str = attrs.field(repr=False)
+    structure_id: str | None = None
+
+
+@attrs.frozen
 class SearchMembers:
     """The relay's own structure's relays and members whose name or email contains ``text``
     (to pick the one to distribute to)."""
@@ -562,18 +672,21 @@ class PrintAtOnce:
 
 @attrs.frozen
 class ExportStock:
-    """The stock as a CSV spreadsheet to fill in with names and emails."""
+    """The stock as a spreadsheet to fill in with names and emails: CSV, or ``.xlsx`` where
+    the host plugged in a spreadsheet codec."""
 
     rule: ClassVar[Rule] = _RELAY
     token: str = attrs.field(repr=False)
     performance_id: str | None = None
     product_id: str | None = None
+    format: SheetFormat = SheetFormat.CSV
 
 
 @attrs.frozen
 class ImportDistribution:
-    """Distribute the rows of a filled-in stock spreadsheet. A bad row rejects the whole
-    import (``ImportRejectedError`` with a report per row) unless ``apply_valid_rows``."""
+    """Distribute the rows of a filled-in stock spreadsheet (CSV, or ``.xlsx``: told by the
+    content). A bad row rejects the whole import (``ImportRejectedError`` with a report per
+    row) unless ``apply_valid_rows``."""
 
     rule: ClassVar[Rule] = _RELAY
     token: str = attrs.field(repr=False)
@@ -634,12 +747,18 @@ class ListMemberTickets:
 @attrs.frozen
 class PrintMemberTickets:
     """Print the member's own tickets with the final beneficiary's name (the member's own name
-    when ``beneficiary`` is not given); printing again revokes the barcode already printed."""
+    when ``beneficiary`` is not given); printing again revokes the barcode already printed.
+
+    For a ticket printed for someone else, ``beneficiary_email`` is that person's email (who
+    will attend) and ``beneficiary_consent`` whether *they* agree to hear from the
+    organization: asked apart from the member's own consent (``SetMarketingConsent``)."""
 
     rule: ClassVar[Rule] = _MEMBER
     token: str = attrs.field(repr=False)
     ticket_ids: tuple[str, ...]
     beneficiary: str | None = None
+    beneficiary_email: str | None = attrs.field(default=None, repr=False)
+    beneficiary_consent: bool = False
 
 
 @attrs.frozen

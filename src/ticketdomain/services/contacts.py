@@ -59,9 +59,9 @@ class ContactService:
         """An individual of the operator's institution; a new relay is mailed a welcome with a
         login link.
 
-        Raises ``EmailInvalidError`` / ``NameInvalidError`` for bad input, ``NotFoundError`` for
-        a structure not of the institution and ``ValidationError`` when the email is already a
-        contact of the institution.
+        Raises ``EmailInvalidError`` / ``NameInvalidError`` / ``LanguageUnsupportedError`` for
+        bad input, ``NotFoundError`` for a structure not of the institution and
+        ``ValidationError`` when the email is already a contact of the institution.
         """
         with self._auth.operator(command) as (uow, operator):
             email = Email(command.email)
@@ -82,6 +82,7 @@ class ContactService:
                 structure_id=command.structure_id,
                 role=ContactRole(command.role) if command.role is not None else None,
                 marketing_consent=command.marketing_consent,
+                language=command.language,
             )
             uow.individuals.add(item)
             if item.is_relay:

@@ -37,7 +37,7 @@ from ticketdomain.core.identity import (
     session_for,
     token_digest,
 )
-from ticketdomain.core.mail import MailMessage
+from ticketdomain.core.mail import MailKind
 from ticketdomain.core.timezones import DEFAULT_TIME_ZONE, in_zone
 from ticketdomain.ports.storage import UnitOfWork
 from ticketdomain.services import commands as c
@@ -51,6 +51,7 @@ from ticketdomain.services._auth import (
 )
 from ticketdomain.services._context import Adapters, need
 from ticketdomain.services._input import MAX_PASSWORD, check_command, check_field
+from ticketdomain.services._mail import queue_mail
 
 #: the longest password accepted (one limit, the password field's in ``_input``)
 MAX_PASSWORD_LENGTH = MAX_PASSWORD
@@ -150,24 +151,11 @@ def issue_link(
     return policy.link(kind, token)
 
 
-def _queue(uow: UnitOfWork, adapters: Adapters, to: Individual, subject: str, body: str) -> None:
-    message = MailMessage(
-        adapters.ids.new_id("mail"), to.email, subject, body, institution_id=to.institution_id
-    )
-    uow.outbox.add(message, adapters.clock.now())
-
-
 def queue_welcome(uow: UnitOfWork, adapters: Adapters, relay: Individual) -> None:
-    """Tell a new relay how to log in (a link valid as long as an invitation)."""
+    """Tell a new relay how to log in (a link valid as long as an invitation), in their
+    language (a relay acts across organizations: none is theirs)."""
     link = issue_link(uow, adapters, relay, ActorKind.RELAY, LinkPurpose.WELCOME)
-    _queue(
-        uow,
-        adapters,
-        relay,
-        "Your access to the sales point",
-        f"Hello {relay.name.first},\n\nYou can now sell tickets for your structure. "
-        f"Log in with this link (it works once) and choose a password:\n{link}\n",
-    )
+    queue_mail(uow, adapters, to=relay, kind=MailKind.WELCOME, context={"link": link})
 
 
 @attrs.frozen
@@ -308,22 +296,25 @@ class IdentityService:
             individual = uow.individuals.find_by_email(command.institution_id, email.value)
             if individual is None:
                 return r.LoginLinkRequested(email.value)
+            organization = None
             if command.sales_point_id is None:
-                kind, subject = ActorKind.MEMBER, "Your link to your tickets"
+                kind = ActorKind.MEMBER
             else:
-                if relay_sales_point(uow, individual, command.sales_point_id) is None:
+                sales_point = relay_sales_point(uow, individual, command.sales_point_id)
+                if sales_point is None:
                     return r.LoginLinkRequested(email.value)
-                kind, subject = ActorKind.RELAY, "Your link to the sales point"
+                kind = ActorKind.RELAY
+                organization = uow.organizations.get(sales_point.organization_id)
             link = issue_link(
                 uow, self.adapters, individual, kind, LinkPurpose.LOGIN, command.sales_point_id
             )
-            _queue(
+            queue_mail(
                 uow,
                 self.adapters,
-                individual,
-                subject,
-                f"Hello {individual.name.first},\n\nLog in with this link (it works once, for "
-                f"a short while):\n{link}\n\nIf you did not ask for it, ignore this mail.\n",
+                to=individual,
+                kind=MailKind.LOGIN_LINK,
+                organization=organization,
+                context={"link": link, "space": kind.value},
             )
             uow.commit()
         return r.LoginLinkRequested(email.value)

@@ -122,7 +122,8 @@ class MailService:
         with self.adapters.storage.unit_of_work() as uow:
             now = self.adapters.clock.now()
             body = blank_links(item.message.body)
-            marked = uow.outbox.mark_sent(message_id, run.dispatcher, now, body)
+            html = blank_links(item.message.html) if item.message.html is not None else None
+            marked = uow.outbox.mark_sent(message_id, run.dispatcher, now, body, html)
             uow.commit()
         (run.sent if marked else run.overtaken).append(message_id)
 

@@ -7,13 +7,15 @@ from datetime import datetime
 
 import attrs
 
+from ticketdomain.core.billing import ReportColumn, ReportDocument, ReportTable
 from ticketdomain.core.errors import NotFoundError, PeriodInvalidError
 from ticketdomain.core.money import Money
 from ticketdomain.core.sales import OrderState
 from ticketdomain.core.setup import Function
-from ticketdomain.core.timezones import in_zone, instant
+from ticketdomain.core.timezones import in_zone
 from ticketdomain.services import commands as c
 from ticketdomain.services import results as r
+from ticketdomain.services._attendees import beneficiary_rows
 from ticketdomain.services._auth import Authenticator, organization_for
 from ticketdomain.services._context import (
     Adapters,
@@ -21,7 +23,8 @@ from ticketdomain.services._context import (
     need,
     relay_rows,
 )
-from ticketdomain.services._tickets import Labels
+from ticketdomain.services.billing import require_renderer
+from ticketdomain.services.distribution import DistributionService
 
 
 def _totals(
@@ -129,55 +132,183 @@ class ReportService:
             ),
         )
 
+    def render_sales_report(self, command: c.RenderSalesReport) -> r.RenderedDocument:
+        """The sales report of ``ViewSalesReport`` (same rules, same errors) as a document,
+        from the host's ``DocumentRenderer``; ``RendererMissingError`` when it has none."""
+        report = self.sales_report(
+            c.ViewSalesReport(command.token, command.period_from, command.period_until)
+        )
+        renderer = require_renderer(self.adapters)
+        document = sales_report_document(report)
+        return r.RenderedDocument(
+            document.filename, renderer.media_type, renderer.render_report(document)
+        )
+
+    def render_dashboard(self, command: c.RenderDashboard) -> r.RenderedDocument:
+        """The dashboard of ``ViewDashboard`` (same rules, same errors) as a document, from the
+        host's ``DocumentRenderer``; ``RendererMissingError`` when it has none."""
+        dashboard = DistributionService(self.adapters).view_dashboard(
+            c.ViewDashboard(command.token, command.structure_id)
+        )
+        renderer = require_renderer(self.adapters)
+        document = dashboard_document(dashboard)
+        return r.RenderedDocument(
+            document.filename, renderer.media_type, renderer.render_report(document)
+        )
+
     def export_beneficiaries(self, command: c.ExportBeneficiaries) -> r.BeneficiariesExport:
-        """The individuals the organization's tickets were distributed to, per performance and
-        distributing structure, with their consent to marketing (``to_csv()`` for a file)."""
+        """Who received the organization's tickets and who will attend, per performance and
+        distributing structure: each member (role ``member``) and beside them the people they
+        printed tickets for (role ``attendee``, with their email where given), each with their
+        own consent to marketing (``to_csv()`` or ``to_table()`` for a file)."""
         with self._auth.operator(command) as (uow, operator):
             organization = organization_for(uow, operator, command, command.organization_id)
             if command.performance_id is not None:
                 performance = uow.performances.get(command.performance_id)
                 if performance is None or performance.organization_id != organization.id:
                     raise NotFoundError("performance", command.performance_id)
-            counts = uow.tickets.holder_counts(organization.id, command.performance_id)
-            labels = Labels(uow)
-            structures: dict[str, str] = {}
-            rows = []
-            for item in counts:
-                holder = need(uow.individuals.get(item.holder_id), "individual", item.holder_id)
-                if command.only_consenting and not holder.marketing_consent:
-                    continue
-                if item.stock_structure_id not in structures:
-                    structure = uow.structures.get(item.stock_structure_id)
-                    structures[item.stock_structure_id] = (
-                        structure.name if structure else item.stock_structure_id
-                    )
-                performance = labels.performance(item.performance_id)
-                rows.append(
-                    r.BeneficiaryRow(
-                        first_name=holder.name.first,
-                        last_name=holder.name.last,
-                        email=holder.email.value,
-                        structure_id=item.stock_structure_id,
-                        structure=structures[item.stock_structure_id],
-                        performance_id=performance.id,
-                        activity=labels.activity(performance.activity_id).name,
-                        starts_at=performance.starts_at,
-                        tickets=item.count,
-                        marketing_consent=holder.marketing_consent,
-                        time_zone=performance.time_zone,
-                    )
-                )
-        rows.sort(
-            key=lambda row: (
-                instant(row.starts_at),
-                row.performance_id,
-                row.last_name,
-                row.first_name,
-                row.email,
+            rows = beneficiary_rows(
+                uow, organization.id, command.performance_id, command.only_consenting
             )
-        )
-        return r.BeneficiariesExport(tuple(rows))
+        return r.BeneficiariesExport(rows)
 
 
 def _local_or_none(moment: datetime | None, time_zone: str) -> datetime | None:
     return None if moment is None else in_zone(moment, time_zone)
+
+
+# --- documents: the same figures as the views, as tables of text ----------------------------
+
+
+def _amount(money: Money) -> str:
+    # As the CSV and the invoices write it: two decimals, no grouping.
+    return f"{money.amount:.2f}"
+
+
+def _totals_table(title: str, key: str, totals: tuple[r.SalesReportTotal, ...]) -> ReportTable:
+    return ReportTable(
+        title,
+        (ReportColumn(key, weight=4), ReportColumn("Quantity", True), ReportColumn("Amount", True)),
+        tuple((t.key, str(t.quantity), _amount(t.amount)) for t in totals),
+    )
+
+
+def sales_report_document(report: r.SalesReport) -> ReportDocument:
+    """The sales report's rows and totals (amounts in ``report.currency``)."""
+
+    def bound(moment: datetime | None) -> str:
+        return "…" if moment is None else moment.strftime("%Y-%m-%d %H:%M")
+
+    columns = (
+        ReportColumn("Placed at", weight=1.6),
+        ReportColumn("Order", weight=1.2),
+        ReportColumn("Relay", weight=1.6),
+        ReportColumn("Contact", weight=1.4),
+        ReportColumn("Performance", weight=3.2),
+        ReportColumn("Tariff", weight=1.4),
+        ReportColumn("Qty", True, 0.6),
+        ReportColumn("Amount", True, 1.2),
+        ReportColumn("Payment", weight=1.3),
+        ReportColumn("State", weight=1.1),
+    )
+    rows = tuple(
+        (
+            row.placed_at.strftime("%Y-%m-%d %H:%M"),
+            row.order_id,
+            row.relay,
+            row.purchasing_contact,
+            row.performance,
+            row.tariff,
+            str(row.quantity),
+            _amount(row.amount),
+            row.payment_method.value.replace("_", " "),
+            row.state.value,
+        )
+        for row in report.rows
+    )
+    return ReportDocument(
+        title="Sales report",
+        subtitle=(
+            f"Structure {report.structure_id}",
+            (
+                "All sales"
+                if report.period_from is None and report.period_until is None
+                else f"Period {bound(report.period_from)} to {bound(report.period_until)}"
+            )
+            + f" ({report.time_zone}); amounts in {report.currency}; cancelled orders are "
+            "listed, not totalled",
+        ),
+        tables=(
+            ReportTable("Sales", columns, rows),
+            _totals_table("By performance", "Performance", report.by_performance),
+            _totals_table("By tariff", "Tariff", report.by_tariff),
+            _totals_table("By relay", "Relay", report.by_relay),
+            _totals_table("Total", "", (attrs.evolve(report.total, key="Total"),)),
+        ),
+        filename=f"sales-report-{report.structure_id}.pdf",
+    )
+
+
+_TALLY_COLUMNS = (
+    ReportColumn("Bought", True),
+    ReportColumn("Received", True),
+    ReportColumn("In stock", True),
+    ReportColumn("Distributed", True),
+    ReportColumn("To individuals", True),
+    ReportColumn("Handed over", True),
+    ReportColumn("To sub-structures", True),
+    ReportColumn("Printed", True),
+    ReportColumn("Controlled", True),
+    ReportColumn("Cancelled", True),
+)
+
+
+def _tally_cells(tally: r.TallyView) -> tuple[str, ...]:
+    return tuple(
+        str(n)
+        for n in (
+            tally.bought,
+            tally.received,
+            tally.in_stock,
+            tally.distributed,
+            tally.to_individuals,
+            tally.handed_over,
+            sum(item.count for item in tally.to_sub_structures),
+            tally.printed,
+            tally.controlled,
+            tally.cancelled,
+        )
+    )
+
+
+def dashboard_document(dashboard: r.Dashboard) -> ReportDocument:
+    """The dashboard's counts per product and in total, and what went to each sub-structure."""
+    products = ReportTable(
+        "Per product",
+        (
+            ReportColumn("Activity", weight=2.5),
+            ReportColumn("Product", weight=2.5),
+            *_TALLY_COLUMNS,
+        ),
+        (
+            *(
+                (item.activity, item.product, *_tally_cells(item.tally))
+                for item in dashboard.products
+            ),
+            ("Total", "", *_tally_cells(dashboard.total)),
+        ),
+    )
+    sub_structures = ReportTable(
+        "To sub-structures",
+        (ReportColumn("Sub-structure", weight=4), ReportColumn("Tickets", True)),
+        tuple((item.structure, str(item.count)) for item in dashboard.total.to_sub_structures),
+    )
+    return ReportDocument(
+        title="Dashboard",
+        subtitle=(
+            f"{dashboard.structure} ({dashboard.structure_id})",
+            dashboard.total.summary,
+        ),
+        tables=(products, sub_structures),
+        filename=f"dashboard-{dashboard.structure_id}.pdf",
+    )

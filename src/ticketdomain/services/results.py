@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import attrs
 
 from ticketdomain.core.access import ScanRejection
 from ticketdomain.core.accounts import EntryKind, HoldingAccount, LedgerEntry
+from ticketdomain.core.banking import PostalAddress
 from ticketdomain.core.catalog import (
     Activity,
     CatalogProfile,
@@ -56,7 +57,7 @@ from ticketdomain.core.setup import (
     SalesChannel,
     SalesPoint,
 )
-from ticketdomain.core.spreadsheets import write_csv
+from ticketdomain.core.spreadsheets import SheetFormat, Table, write_csv
 from ticketdomain.core.timezones import DEFAULT_TIME_ZONE, format_local, format_short, in_zone
 
 
@@ -231,6 +232,39 @@ class InstitutionView:
 
 
 @attrs.frozen
+class AddressView:
+    street: str
+    house_number: str
+    postal_code: str
+    town: str
+    #: ISO 3166 two letters
+    country: str
+
+    @classmethod
+    def of(cls, item: PostalAddress | None) -> AddressView | None:
+        if item is None:
+            return None
+        return cls(item.street, item.house_number, item.postal_code, item.town, item.country)
+
+
+@attrs.frozen
+class SellerBillingView:
+    """What the organization's invoices print as the seller."""
+
+    address: AddressView
+    vat_number: str | None
+    iban: str | None
+    payment_terms_days: int
+
+
+@attrs.frozen
+class BuyerBillingView:
+    address: AddressView
+    #: where its invoices are mailed (``None``: to its relays)
+    email: str | None
+
+
+@attrs.frozen
 class OrganizationView:
     id: str
     institution_id: str
@@ -238,10 +272,31 @@ class OrganizationView:
     currency: str
     #: the IANA time zone of its venues by default
     time_zone: str = "UTC"
+    billing: SellerBillingView | None = None
+    #: the language of its mail to contacts who name none
+    language: str = "en"
 
     @classmethod
     def of(cls, item: Organization) -> OrganizationView:
-        return cls(item.id, item.institution_id, item.name, item.currency, item.time_zone)
+        billing = None
+        if item.billing is not None:
+            address = AddressView.of(item.billing.address)
+            assert address is not None
+            billing = SellerBillingView(
+                address,
+                item.billing.vat_number,
+                item.billing.iban.value if item.billing.iban is not None else None,
+                item.billing.payment_terms_days,
+            )
+        return cls(
+            item.id,
+            item.institution_id,
+            item.name,
+            item.currency,
+            item.time_zone,
+            billing,
+            language=item.language,
+        )
 
 
 @attrs.frozen
@@ -387,10 +442,17 @@ class StructureView:
     institution_id: str
     name: str
     parent_id: str | None
+    billing: BuyerBillingView | None = None
 
     @classmethod
     def of(cls, item: Structure) -> StructureView:
-        return cls(item.id, item.institution_id, item.name, item.parent_id)
+        billing = None
+        if item.billing is not None:
+            address = AddressView.of(item.billing.address)
+            assert address is not None
+            email = item.billing.email.value if item.billing.email is not None else None
+            billing = BuyerBillingView(address, email)
+        return cls(item.id, item.institution_id, item.name, item.parent_id, billing)
 
 
 @attrs.frozen
@@ -403,6 +465,8 @@ class IndividualView:
     structure_id: str | None
     role: ContactRole | None
     marketing_consent: bool = False
+    #: the language of their mail (``None``: their organization's)
+    language: str | None = None
 
     @classmethod
     def of(cls, item: Individual) -> IndividualView:
@@ -415,6 +479,7 @@ class IndividualView:
             item.structure_id,
             item.role,
             item.marketing_consent,
+            item.language,
         )
 
 
@@ -801,6 +866,12 @@ class InvoiceView:
     paid: bool
     #: the organization's zone
     time_zone: str = DEFAULT_TIME_ZONE
+    #: the day payment is due (an invoice's; ``None`` for a credit note)
+    due_on: date | None = None
+    #: the structured reference to pay it with (``RecordPayment.invoice_reference``)
+    reference: str | None = None
+    #: the mails queued with it, its PDF attached (when it was just issued)
+    mail_ids: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, invoice: Invoice, remaining: Money, *, time_zone: str) -> InvoiceView:
@@ -831,6 +902,8 @@ class InvoiceView:
             remaining,
             invoice.kind is InvoiceKind.INVOICE and remaining.is_zero,
             time_zone,
+            invoice.due_on,
+            invoice.reference,
         )
 
 
@@ -839,6 +912,16 @@ class AllocationView:
     invoice_id: str
     number: int
     amount: Money
+
+
+@attrs.frozen
+class RenderedDocument:
+    """A document to file or send: an invoice, a credit note, a report (a PDF with the
+    ``ticketdomain_fpdf`` renderer)."""
+
+    filename: str
+    media_type: str
+    content: bytes = attrs.field(repr=lambda c: f"<{len(c)} bytes>")
 
 
 @attrs.frozen
@@ -924,6 +1007,30 @@ class SalesReport:
     total: SalesReportTotal
     #: the organization's IANA time zone, in which ``placed_at`` is given
     time_zone: str = "UTC"
+
+    def to_table(self) -> Table:
+        """The rows as a table for any spreadsheet writer (``SpreadsheetCodec.write``), the
+        columns of :meth:`to_csv`; amounts and quantities stay numbers."""
+        return Table(
+            "Sales",
+            REPORT_COLUMNS,
+            tuple(
+                (
+                    row.placed_at.isoformat(),
+                    row.order_id,
+                    row.relay,
+                    row.purchasing_contact,
+                    row.performance,
+                    row.tariff,
+                    row.quantity,
+                    row.amount.amount,
+                    row.amount.currency,
+                    row.payment_method.value,
+                    row.state.value,
+                )
+                for row in self.rows
+            ),
+        )
 
     def to_csv(self) -> str:
         """The rows as CSV (comma separated, header line first; times local with their
@@ -1103,13 +1210,17 @@ class TicketDocument:
 
 @attrs.frozen
 class StockSheet:
-    """The stock as a CSV spreadsheet, one row per ticket, name and email left to fill in."""
+    """The stock as a spreadsheet, one row per ticket, name and email left to fill in."""
 
     structure_id: str
     filename: str
     media_type: str
+    #: the CSV text (``""`` for another format: see ``data``)
     content: str
     tickets: int
+    format: SheetFormat = SheetFormat.CSV
+    #: the file as bytes, in its format (a CSV in UTF-8)
+    data: bytes = attrs.field(default=b"", repr=lambda d: f"<{len(d)} bytes>")
 
 
 class ImportOutcome(enum.Enum):
@@ -1174,6 +1285,9 @@ class MemberTicketView:
     state: TicketState
     beneficiary: str | None
     time_zone: str = "UTC"
+    #: the email the member gave for the beneficiary, and that person's consent
+    beneficiary_email: str | None = None
+    beneficiary_consent: bool = False
 
     @property
     def starts_at_text(self) -> str:
@@ -1206,11 +1320,24 @@ class ScanResult:
     time_zone: str = DEFAULT_TIME_ZONE
 
 
+class BeneficiaryRole(enum.Enum):
+    """Which is which in the beneficiaries export: a member who received tickets, or a
+    person a member printed tickets for (who will attend)."""
+
+    MEMBER = "member"
+    ATTENDEE = "attendee"
+
+
 @attrs.frozen
 class BeneficiaryRow:
+    """A member who received tickets, or (``role`` attendee) a person a member printed some
+    for: the printed ``name`` (no first and last name apart), the email where the member gave
+    it, that person's own consent, and the member's email in ``received_by``."""
+
     first_name: str
     last_name: str
-    email: str
+    #: ``None``: an attendee whose email the member did not give
+    email: str | None
     structure_id: str
     structure: str
     performance_id: str
@@ -1220,31 +1347,49 @@ class BeneficiaryRow:
     tickets: int
     marketing_consent: bool
     time_zone: str = "UTC"
+    role: BeneficiaryRole = BeneficiaryRole.MEMBER
+    #: the person's full name (for an attendee: the name printed on the tickets)
+    name: str = ""
+    #: the member who received the tickets (the member themself on a member's row)
+    member_id: str = ""
+    #: for an attendee: the email of the member who received the tickets
+    received_by: str | None = None
+
+
+#: the columns of the beneficiaries export
+BENEFICIARY_COLUMNS = (
+    "role",
+    "name",
+    "first_name",
+    "last_name",
+    "email",
+    "received_by",
+    "structure",
+    "activity",
+    "performance",
+    "tickets",
+    "marketing_consent",
+)
 
 
 @attrs.frozen
 class BeneficiariesExport:
     rows: tuple[BeneficiaryRow, ...]
 
-    def to_csv(self) -> str:
-        """The rows as CSV (comma separated, header line first; the performance in its local
-        time with the zone; text cells made formula-safe by the one CSV writer)."""
-        return write_csv(
-            (
-                "first_name",
-                "last_name",
-                "email",
-                "structure",
-                "activity",
-                "performance",
-                "tickets",
-                "marketing_consent",
-            ),
-            (
+    def to_table(self) -> Table:
+        """The rows as a table for any spreadsheet writer (``SpreadsheetCodec.write``): the
+        performance in its local time with the zone, consent as ``yes``/``no``."""
+        return Table(
+            "Beneficiaries",
+            BENEFICIARY_COLUMNS,
+            tuple(
                 (
+                    row.role.value,
+                    row.name,
                     row.first_name,
                     row.last_name,
                     row.email,
+                    row.received_by,
                     row.structure,
                     row.activity,
                     format_short(row.starts_at),
@@ -1254,3 +1399,9 @@ class BeneficiariesExport:
                 for row in self.rows
             ),
         )
+
+    def to_csv(self) -> str:
+        """The rows as CSV (comma separated, header line first; the performance in its local
+        time with the zone; text cells made formula-safe by the one CSV writer)."""
+        table = self.to_table()
+        return write_csv(table.columns, table.rows)

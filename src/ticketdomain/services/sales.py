@@ -20,7 +20,7 @@ from ticketdomain.core.errors import (
     StateTransitionError,
 )
 from ticketdomain.core.identity import ActorKind, LinkPurpose, RelayActor
-from ticketdomain.core.mail import MailMessage
+from ticketdomain.core.mail import Attachment, MailKind
 from ticketdomain.core.quotas import available
 from ticketdomain.core.sales import (
     LineRequest,
@@ -61,7 +61,13 @@ from ticketdomain.services._context import (
 )
 from ticketdomain.services._locks import Locks
 from ticketdomain.services._refunds import settle_refund
-from ticketdomain.services._tickets import Labels, order_payable, render
+from ticketdomain.services._tickets import (
+    Labels,
+    document_name,
+    order_payable,
+    queue_ticket_notice,
+    render,
+)
 from ticketdomain.services.identity import issue_link
 
 
@@ -614,8 +620,8 @@ class SalesService:
 
     def transfer_tickets(self, command: c.TransferTickets) -> r.TicketsTransferred:
         """Assign the order's tickets still in stock to the client's online account (the
-        client is found by email or created) and queue the mail that tells the client."""
-        now = self.adapters.clock.now()
+        client is found by email or created) and queue the mail that tells the client, in
+        their language, with the tickets attached."""
         with self._auth.relay(command) as (uow, session):
             order = self._own_order(uow, session, command.order_id)
             sales_point = need(
@@ -641,21 +647,30 @@ class SalesService:
                 uow.organizations.get(order.organization_id), "organization", order.organization_id
             )
             link = issue_link(uow, self.adapters, client, ActorKind.MEMBER, LinkPurpose.INVITATION)
-            message = MailMessage(
-                id=self.adapters.ids.new_id("mail"),
-                to=client.email,
-                subject=f"{organization.name}: {len(tickets)} ticket(s) in your online account",
-                body=(
-                    f"Hello {client.name.first},\n\n"
-                    f"{len(tickets)} ticket(s) of order {order.id} were transferred to your "
-                    f"online account. Log in to your personal space to print them (this link "
-                    f"works once):\n{link}\n\n{organization.name}"
+            # The tickets travel with the mail, as the client would print them (not marked
+            # printed: printing them in the personal space later keeps these barcodes).
+            labels = Labels(uow)
+            beneficiary = str(client.name)
+            pdf = render(self.adapters.renderer, labels, [(t, beneficiary) for t in tickets])
+            mail_id = queue_ticket_notice(
+                uow,
+                self.adapters,
+                labels,
+                client,
+                MailKind.TRANSFER,
+                tickets,
+                organization=organization,
+                context={"order_id": order.id, "link": link},
+                attachments=(
+                    Attachment(
+                        document_name(f"tickets-{order.id}", self.adapters.renderer.media_type),
+                        self.adapters.renderer.media_type,
+                        pdf,
+                    ),
                 ),
-                institution_id=client.institution_id,
             )
-            uow.outbox.add(message, now)
             uow.commit()
-        return r.TicketsTransferred(order.id, tuple(t.id for t in tickets), client.id, message.id)
+        return r.TicketsTransferred(order.id, tuple(t.id for t in tickets), client.id, mail_id)
 
     def _require_admissible(self, uow: UnitOfWork, order: Order) -> None:
         if not order_payable(uow, order):

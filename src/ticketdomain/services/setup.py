@@ -7,6 +7,7 @@ import attrs
 from ticketdomain.core.catalog import Activity, CatalogProfile, Performance, Product, Tariff
 from ticketdomain.core.errors import CurrencyMismatchError, NotFoundError, SetupInvalidError
 from ticketdomain.core.identity import OperatorActor
+from ticketdomain.core.languages import DEFAULT_LANGUAGE
 from ticketdomain.core.money import VatRate
 from ticketdomain.core.quotas import Quota
 from ticketdomain.core.setup import (
@@ -64,8 +65,9 @@ class SetupService:
     def create_organization(self, command: c.CreateOrganization) -> r.OrganizationView:
         """An organization of the operator's institution (an operator of every organization).
 
-        Raises ``PermissionMissingError`` for an operator of some organizations only and
-        ``TimeZoneUnknownError`` for a zone not in the IANA database.
+        Raises ``PermissionMissingError`` for an operator of some organizations only,
+        ``TimeZoneUnknownError`` for a zone not in the IANA database and
+        ``LanguageUnsupportedError`` for a language mail is not written in.
         """
         with self._auth.operator(command) as (uow, operator):
             require_institution_wide(operator, command)
@@ -75,6 +77,7 @@ class SetupService:
                 command.name,
                 command.currency,
                 DEFAULT_TIME_ZONE if command.time_zone is None else command.time_zone,
+                language=DEFAULT_LANGUAGE if command.language is None else command.language,
             )
             uow.organizations.add(item)
             uow.commit()

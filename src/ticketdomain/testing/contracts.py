@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 
 from ticketdomain.core.access import ScannedTicket
 from ticketdomain.core.accounts import EntryKind, HoldingAccount, LedgerEntry, OpenInvoice
+from ticketdomain.core.banking import Iban, Party, PostalAddress, SellerBilling, qr_reference
 from ticketdomain.core.catalog import (
     Activity,
     CatalogProfile,
@@ -42,8 +43,15 @@ from ticketdomain.core.catalog import (
     ProductConditions,
     Tariff,
 )
-from ticketdomain.core.contacts import ContactRole, Email, Individual, PersonName, Structure
-from ticketdomain.core.distribution import CustodyCount, HolderCount
+from ticketdomain.core.contacts import (
+    BuyerBilling,
+    ContactRole,
+    Email,
+    Individual,
+    PersonName,
+    Structure,
+)
+from ticketdomain.core.distribution import AttendeeCount, CustodyCount, HolderCount
 from ticketdomain.core.errors import ConcurrencyError, CreditLimitExceededError
 from ticketdomain.core.identity import (
     ActorKind,
@@ -1103,6 +1111,50 @@ class StorageContract:
         with self.uow() as uow:
             assert uow.invoices.numbers(ORG) == [1]
             assert uow.invoices.numbers(OTHER_ORG) == [1]
+
+    def test_billing_details_and_invoice_references_come_back(self) -> None:
+        seller = SellerBilling(
+            PostalAddress("Boulevard du Théâtre", "11", "1204", "Genève", "CH"),
+            "CHE-116.281.710 TVA",
+            Iban("CH44 3199 9123 0008 8901 2"),
+            45,
+        )
+        organization = attrs.evolve(an_organization(), billing=seller)
+        buyer = BuyerBilling(PostalAddress("", "", "1003", "Lausanne", "CH"), Email("a@b.ch"))
+        structure = attrs.evolve(a_structure(), billing=buyer)
+        reference = qr_reference("123")
+        invoice = attrs.evolve(
+            an_invoice(),
+            due_on=date(2026, 2, 1),
+            reference=reference,
+            iban="CH4431999123000889012",
+            seller=Party("Grand Théâtre", seller.address, seller.vat_number),
+            buyer=Party("Léman Voyages SA"),
+        )
+        # Two organizations' references may collide: both are found, by organization.
+        other = attrs.evolve(
+            an_invoice("inv-jazz-1", 1, organization_id=OTHER_ORG), reference=reference
+        )
+        self.given(
+            organizations=[organization, an_organization(OTHER_ORG)],
+            structures=structure,
+            invoices=[invoice, other, an_invoice("inv-2", 2)],
+        )
+        assert self.load("organizations", ORG) == organization
+        assert self.load("organizations", OTHER_ORG).billing is None
+        assert self.load("structures", STRUCTURE) == structure
+        assert self.load("invoices", "inv-1") == invoice
+        assert self.load("invoices", "inv-2").reference is None
+        with self.uow() as uow:
+            found = uow.invoices.with_reference(reference)
+            assert [i.id for i in found] == ["inv-jazz-1", "inv-1"]
+            assert uow.invoices.with_reference(qr_reference("124")) == []
+            changed = uow.organizations.get(ORG)
+            assert changed is not None
+            changed.billing = attrs.evolve(seller, iban=None, vat_number=None)
+            uow.organizations.update(changed)
+            uow.commit()
+        assert self.load("organizations", ORG) == changed
 
     def test_a_structure_has_one_holding_account_per_organization(self) -> None:
         self.given(accounts=an_account("acc-1"))
@@ -2206,6 +2258,92 @@ class StorageContract:
             ]
             assert uow.tickets.holder_counts("org-none") == []
 
+    def test_a_ticket_keeps_who_will_attend_and_attendee_counts_group_them(self) -> None:
+        def printed(
+            id: str,
+            holder: str,
+            name: str,
+            email: str | None = None,
+            consent: bool = False,
+            performance_id: str = "perf-premiere",
+            organization_id: str = ORG,
+        ) -> Ticket:
+            ticket = a_held_ticket(
+                id,
+                BRANCH,
+                TicketState.DISTRIBUTED,
+                performance_id,
+                holder_id=holder,
+                organization_id=organization_id,
+            )
+            ticket.print(name, Email(email) if email else None, consent)
+            return ticket
+
+        controlled = printed("tkt-41", "ind-anna", "Léa Roux", "lea@example.ch", True)
+        controlled.control(NOON, "Porte A")
+        cancelled = printed("tkt-46", "ind-anna", "Léa Roux", "lea@example.ch", True)
+        cancelled.cancel()
+        self.given(
+            tickets=[
+                printed("tkt-40", "ind-anna", "Léa Roux", "lea@example.ch", True),
+                controlled,
+                printed("tkt-42", "ind-anna", "Anna Meier"),
+                printed("tkt-43", "ind-anna", "Paul Roux", "paul@example.ch", False, "perf-second"),
+                a_held_ticket("tkt-44", state=TicketState.DISTRIBUTED, holder_id="ind-marc"),
+                printed("tkt-45", "ind-marc", "Léa Roux", "lea@example.ch", False),
+                cancelled,
+                printed(
+                    "tkt-47",
+                    "ind-anna",
+                    "Léa Roux",
+                    "lea@example.ch",
+                    True,
+                    "perf-premiere",
+                    OTHER_ORG,
+                ),
+            ]
+        )
+        loaded = self.load("tickets", "tkt-40")
+        assert (loaded.beneficiary, loaded.beneficiary_email, loaded.beneficiary_consent) == (
+            "Léa Roux",
+            "lea@example.ch",
+            True,
+        )
+        assert self.load("tickets", "tkt-42").beneficiary_email is None
+        assert self.load("tickets", "tkt-44").beneficiary_consent is False
+        lea = ("Léa Roux", "lea@example.ch", True)
+        with self.uow() as uow:
+            found = uow.tickets.attendee_counts(ORG)
+            assert len(found) == len(set(found)), "one row per group"
+            assert set(found) == {
+                AttendeeCount("ind-anna", BRANCH, "perf-premiere", *lea, 2),
+                AttendeeCount("ind-anna", BRANCH, "perf-premiere", "Anna Meier", None, False, 1),
+                AttendeeCount(
+                    "ind-anna", BRANCH, "perf-second", "Paul Roux", "paul@example.ch", False, 1
+                ),
+                AttendeeCount(
+                    "ind-marc", BRANCH, "perf-premiere", "Léa Roux", "lea@example.ch", False, 1
+                ),
+            }
+            assert set(uow.tickets.attendee_counts(ORG, "perf-second")) == {
+                AttendeeCount(
+                    "ind-anna", BRANCH, "perf-second", "Paul Roux", "paul@example.ch", False, 1
+                )
+            }
+            assert uow.tickets.attendee_counts(OTHER_ORG) == [
+                AttendeeCount("ind-anna", BRANCH, "perf-premiere", *lea, 1)
+            ]
+            assert uow.tickets.attendee_counts("org-none") == []
+        # Reclaiming forgets who would have attended: the cleared values are written back.
+        with self.uow() as uow:
+            ticket = uow.tickets.get_for_update("tkt-40")
+            assert ticket is not None
+            ticket.reclaim("BC-RECLAIMED-40")
+            uow.tickets.update(ticket)
+            uow.commit()
+        reclaimed = self.load("tickets", "tkt-40")
+        assert (reclaimed.beneficiary_email, reclaimed.beneficiary_consent) == (None, False)
+
     def test_ticket_queries_see_the_unit_of_works_own_staged_writes(self) -> None:
         self.given(tickets=a_held_ticket("tkt-1"))
         with self.uow() as uow:
@@ -2525,6 +2663,53 @@ class StorageContract:
             assert uow.outbox.get("msg-none") is None
             with pytest.raises(ConcurrencyError):
                 uow.outbox.add(attrs.evolve(a_message(), subject="Autre"), hours(1))
+
+    def test_outbox_keeps_the_html_part_and_replaces_it_when_sent(self) -> None:
+        html = '<p>Bonjour <b>Élodie</b>, <a href="https://x.invalid/?t=tdl_abc">ici</a></p>'
+        with self.uow() as uow:
+            uow.outbox.add(attrs.evolve(a_message("msg-html"), html=html), NOON)
+            uow.outbox.add(a_message("msg-text"), NOON)
+            uow.commit()
+        with self.uow() as uow:
+            item = uow.outbox.get("msg-html")
+            assert item is not None and item.message == attrs.evolve(
+                a_message("msg-html"), html=html
+            )
+            text = uow.outbox.get("msg-text")
+            assert text is not None and text.message.html is None
+            uow.outbox.claim("d-1", NOON, hours(1), 5)
+            assert uow.outbox.mark_sent(
+                "msg-html", "d-1", hours(1), "Text: tdl_sent", "<p>tdl_sent</p>"
+            )
+            assert uow.outbox.mark_sent("msg-text", "d-1", hours(1))
+            uow.commit()
+        with self.uow() as uow:
+            item = uow.outbox.get("msg-html")
+            assert item is not None
+            assert (item.message.body, item.message.html) == ("Text: tdl_sent", "<p>tdl_sent</p>")
+            text = uow.outbox.get("msg-text")
+            assert text is not None and text.message == a_message("msg-text")
+
+    def test_languages_of_organizations_and_contacts_come_back(self) -> None:
+        with self.uow() as uow:
+            uow.organizations.add(attrs.evolve(an_organization("org-bern"), language="de"))
+            uow.organizations.add(an_organization("org-default"))
+            uow.individuals.add(attrs.evolve(an_individual("ind-fr"), language="fr"))
+            uow.individuals.add(an_individual("ind-none", email="none@example.ch"))
+            uow.commit()
+        with self.uow() as uow:
+            bern, default = uow.organizations.get("org-bern"), uow.organizations.get("org-default")
+            assert bern is not None and bern.language == "de"
+            assert default is not None and default.language == "en"
+            french, none = uow.individuals.get("ind-fr"), uow.individuals.get("ind-none")
+            assert french is not None and french.language == "fr"
+            assert none is not None and none.language is None
+            french.language = "it"
+            uow.individuals.update(french)
+            uow.commit()
+        with self.uow() as uow:
+            found = uow.individuals.find_by_email(INSTITUTION, "elodie.dupont@example.ch")
+            assert found is not None and found.language == "it"
 
     def test_pending_messages_are_unsent_ones_oldest_first(self) -> None:
         with self.uow() as uow:

@@ -8,6 +8,9 @@ import attrs
 
 from ticketdomain.core.identity import SecurityPolicy
 from ticketdomain.core.mail import DeliveryPolicy
+from ticketdomain.ports.documents import DocumentRenderer
+from ticketdomain.ports.mail import MailTemplates
+from ticketdomain.ports.spreadsheets import SpreadsheetCodec
 from ticketdomain.ports.storage import Storage
 from ticketdomain.services.app import TicketDomain
 from ticketdomain.testing.fakes import (
@@ -49,6 +52,8 @@ class FakeWorld:
     mailer: InMemoryMailer
     passwords: FastPasswordHasher
     tokens: SequentialTokens
+    #: the invoice and report renderer, when the world was built with one
+    document_renderer: DocumentRenderer | None = None
 
 
 def build_fake_world(
@@ -56,6 +61,9 @@ def build_fake_world(
     start: datetime = DEFAULT_START,
     security: SecurityPolicy | None = None,
     delivery: DeliveryPolicy | None = None,
+    document_renderer: DocumentRenderer | None = None,
+    spreadsheets: SpreadsheetCodec | None = None,
+    mail_templates: MailTemplates | None = None,
 ) -> FakeWorld:
     """A domain over ``storage`` (in memory by default) and fresh fakes for everything else;
     sessions last for years unless ``security`` says otherwise (``LONG_SESSIONS``)."""
@@ -82,6 +90,9 @@ def build_fake_world(
         tokens=tokens,
         security=security if security is not None else LONG_SESSIONS,
         delivery=delivery,
+        document_renderer=document_renderer,
+        spreadsheets=spreadsheets,
+        mail_templates=mail_templates,
     )
     return FakeWorld(
         domain,
@@ -95,4 +106,5 @@ def build_fake_world(
         mailer,
         passwords,
         tokens,
+        document_renderer,
     )

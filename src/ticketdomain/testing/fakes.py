@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
+from ticketdomain.core.billing import InvoiceDocument, ReportDocument
 from ticketdomain.core.contacts import Email
 from ticketdomain.core.documents import AcceptanceDocument
 from ticketdomain.core.errors import (
@@ -40,6 +41,7 @@ __all__ = [
     "InMemoryMailer",
     "InMemoryPaymentGateway",
     "PaymentRecord",
+    "RecordingDocumentRenderer",
     "RecordingRenderer",
     "SequentialBarcodes",
     "SequentialIds",
@@ -206,6 +208,43 @@ class RecordingRenderer:
         """Every ticket rendered so far, in order."""
         with self._lock:
             return [ticket for call in self.calls for ticket in call]
+
+
+class RecordingDocumentRenderer:
+    """A ``DocumentRenderer`` whose "PDF" is one JSON line naming the document, and that keeps
+    every document given in ``invoices`` and ``reports``."""
+
+    media_type = "application/pdf"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.invoices: list[InvoiceDocument] = []
+        self.reports: list[ReportDocument] = []
+
+    def render_invoice(self, document: InvoiceDocument) -> bytes:
+        with self._lock:
+            self.invoices.append(document)
+        summary = {
+            "kind": document.kind.value,
+            "number": document.number,
+            "total": str(document.total),
+            "reference": document.reference,
+        }
+        return _PDF_HEADER + json.dumps(summary, sort_keys=True).encode() + b"\n" + _PDF_TRAILER
+
+    def render_report(self, document: ReportDocument) -> bytes:
+        with self._lock:
+            self.reports.append(document)
+        summary = {"title": document.title, "rows": [len(t.rows) for t in document.tables]}
+        return _PDF_HEADER + json.dumps(summary, sort_keys=True).encode() + b"\n" + _PDF_TRAILER
+
+    @staticmethod
+    def read(document: bytes) -> dict[str, object]:
+        """What a document rendered by this class names."""
+        if not document.startswith(_PDF_HEADER) or not document.endswith(_PDF_TRAILER):
+            raise ValueError("Not a document rendered by RecordingDocumentRenderer.")
+        found: dict[str, object] = json.loads(document[len(_PDF_HEADER) : -len(_PDF_TRAILER)])
+        return found
 
 
 # --- mail -----------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from ticketdomain.core.access import ScannedTicket
 from ticketdomain.core.accounts import HoldingAccount, LedgerEntry
 from ticketdomain.core.catalog import Activity, CatalogProfile, Performance, Product, Tariff
 from ticketdomain.core.contacts import Individual, Structure
-from ticketdomain.core.distribution import CustodyCount, HolderCount
+from ticketdomain.core.distribution import AttendeeCount, CustodyCount, HolderCount
 from ticketdomain.core.errors import ConcurrencyError
 from ticketdomain.core.identity import (
     ActorKind,
@@ -549,6 +549,27 @@ class _Tickets(_Repo[Ticket]):
         )
         return [HolderCount(*key, count=n) for key, n in counts.items()]
 
+    def attendee_counts(
+        self, organization_id: str, performance_id: str | None = None
+    ) -> list[AttendeeCount]:
+        counts: Counter[tuple[str, str, str, str, str | None, bool]] = Counter(
+            (
+                t.holder_id,
+                t.stock_structure_id,
+                t.performance_id,
+                t.beneficiary,
+                t.beneficiary_email,
+                t.beneficiary_consent,
+            )
+            for t in self._items()
+            if t.organization_id == organization_id
+            and t.holder_id is not None
+            and t.beneficiary is not None
+            and t.state in (TicketState.PRINTED, TicketState.CONTROLLED)
+            and performance_id in (None, t.performance_id)
+        )
+        return [AttendeeCount(*key, count=n) for key, n in counts.items()]
+
     def update(self, item: Ticket) -> None:
         self._check_barcodes(item)
         item.version += 1
@@ -640,6 +661,10 @@ class _Invoices(_Repo[Invoice]):
     def numbers(self, organization_id: str) -> list[int]:
         return sorted(i.number for i in self._items() if i.organization_id == organization_id)
 
+    def with_reference(self, reference: str) -> list[Invoice]:
+        found = self._select(lambda i: i.reference is not None and i.reference == reference)
+        return sorted(found, key=lambda i: (i.organization_id, i.number))
+
 
 class _InvoiceSequences(_Repo[InvoiceSequence]):
     def get_for_update(self, organization_id: str) -> InvoiceSequence:
@@ -700,12 +725,18 @@ class _Outbox(_Repo[OutboxItem]):
         return item
 
     def mark_sent(
-        self, message_id: str, dispatcher: str, at: datetime, body: str | None = None
+        self,
+        message_id: str,
+        dispatcher: str,
+        at: datetime,
+        body: str | None = None,
+        html: str | None = None,
     ) -> bool:
         item = self._claimed(message_id, dispatcher)
         if item is None:
             return False
         message = item.message if body is None else attrs.evolve(item.message, body=body)
+        message = message if html is None else attrs.evolve(message, html=html)
         super().update(
             attrs.evolve(
                 item,

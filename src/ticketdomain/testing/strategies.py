@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 
 from ticketdomain.core.catalog import MAX_QUANTITY, ProductConditions
 from ticketdomain.core.contacts import Email, PersonName
+from ticketdomain.core.languages import LANGUAGES
 from ticketdomain.core.money import MAX_AMOUNT, Money, VatRate, minor_digits
 from ticketdomain.core.printing import PrintableTicket
 from ticketdomain.core.quotas import QuotaLevel
@@ -542,7 +543,7 @@ def _text_for(field: str, known: Mapping[str, Sequence[str]]) -> st.SearchStrate
         missing = st.just(f"{kind}-404")
         pool = list(known.get(kind, ()))
         return st.sampled_from(pool) | missing if pool else missing
-    if field == "email":
+    if field in ("email", "beneficiary_email"):
         return st.sampled_from(_EMAILS)
     if field in _NAMES:
         return st.sampled_from(_PERSON_NAMES)
@@ -550,6 +551,10 @@ def _text_for(field: str, known: Mapping[str, Sequence[str]]) -> st.SearchStrate
         return st.sampled_from(_SECRETS)
     if field == "currency":
         return currencies()
+    if field == "language":
+        return st.sampled_from([*LANGUAGES, "FR", " de "])
+    if field == "time_zone":
+        return st.sampled_from(["UTC", "Europe/Zurich", "America/Sao_Paulo", "Asia/Kolkata"])
     if field == "barcode":
         return st.sampled_from(["BC000001", "BC000002", " BC000003 "])
     if field == "token":

@@ -93,6 +93,9 @@ from ticketdomain import (
     ReleaseReservation,
     RemoveOperator,
     RemoveRelay,
+    RenderDashboard,
+    RenderInvoice,
+    RenderSalesReport,
     RequestLoginLink,
     RequestOption,
     RequeueMail,
@@ -106,10 +109,15 @@ from ticketdomain import (
     SessionView,
     SetAdmissionPolicy,
     SetCatalogProfile,
+    SetContactLanguage,
     SetCreditLimit,
     SetMarketingConsent,
+    SetMyLanguage,
     SetOperatorPermissions,
+    SetOrganizationBillingDetails,
+    SetOrganizationLanguage,
     SetSalesPointFunctions,
+    SetStructureBillingDetails,
     TicketDomain,
     TicketDomainError,
     TransferTickets,
@@ -127,6 +135,7 @@ from ticketdomain.core.errors import (
     FunctionDisabledError,
     LoginFailedError,
     PermissionMissingError,
+    RendererMissingError,
     SalesPointAccessDeniedError,
     SessionInvalidError,
     StockInsufficientError,
@@ -248,6 +257,8 @@ class Fixture:
     logged_out: dict[ActorKind, str]
     #: a mail of the works council's institution the outbox gave up on
     bounced_mail_id: str = "mail-bounced"
+    #: an invoice of the club's (the fixture's world has no document renderer)
+    club_invoice_id: str = ""
 
     @property
     def domain(self) -> TicketDomain:
@@ -339,6 +350,8 @@ def build_fixture() -> Fixture:
 
     order = corp.buy(4)
     spare = corp.buy(2)
+    corp.buy_by_phone(1, corp.club_id)
+    club_invoice = d.handle(IssueInvoice(op, corp.organization_id, corp.club_id))
     to_marc = d.handle(
         DistributeToMember(nina, corp.performance_id, corp.product_id, 1, member_id=corp.marc_id)
     )
@@ -442,6 +455,7 @@ def build_fixture() -> Fixture:
         lacking=lacking,
         expired=expired,
         logged_out=logged_out,
+        club_invoice_id=club_invoice.id,
     )
 
 
@@ -541,6 +555,10 @@ TABLE: tuple[Row, ...] = (
     ),
     row(SetAdmissionPolicy, lambda f, t: SetAdmissionPolicy(t, f.corp.sales_point_id, False)),
     row(
+        SetOrganizationLanguage,
+        lambda f, t: SetOrganizationLanguage(t, f.corp.organization_id, "fr"),
+    ),
+    row(
         AuthorizeStructure, lambda f, t: AuthorizeStructure(t, f.corp.sales_point_id, f.dormant_id)
     ),
     row(
@@ -587,8 +605,19 @@ TABLE: tuple[Row, ...] = (
     ),
     row(RemoveRelay, lambda f, t: RemoveRelay(t, f.corp.nina_id), INSTITUTION_LEVEL),
     row(
+        SetContactLanguage,
+        lambda f, t: SetContactLanguage(t, f.corp.nina_id, "de"),
+        INSTITUTION_LEVEL,
+    ),
+    row(SetMyLanguage, lambda f, t: SetMyLanguage(t, "it"), RELAYS | MEMBERS),
+    row(
         SearchContacts,
         lambda f, t: SearchContacts(t, f.corp.council_id, "n"),
+        INSTITUTION_LEVEL,
+    ),
+    row(
+        SetStructureBillingDetails,
+        lambda f, t: SetStructureBillingDetails(t, f.corp.club_id, "", "", "1000", "Vevey", "CH"),
         INSTITUTION_LEVEL,
     ),
     # --- selling
@@ -649,6 +678,17 @@ TABLE: tuple[Row, ...] = (
         ),
     ),
     row(CancelOrder, lambda f, t: CancelOrder(t, f.spare_order_id)),
+    row(
+        RenderInvoice,
+        lambda f, t: RenderInvoice(t, f.club_invoice_id),
+        main_error=RendererMissingError,
+    ),
+    row(
+        SetOrganizationBillingDetails,
+        lambda f, t: SetOrganizationBillingDetails(
+            t, f.corp.organization_id, "Rue du Lac", "1", "1000", "Lausanne", "CH"
+        ),
+    ),
     # --- report and mail
     row(
         ViewSalesReport,
@@ -675,6 +715,18 @@ TABLE: tuple[Row, ...] = (
         name="ViewStock of the parent structure",
     ),
     row(ViewDashboard, lambda f, t: ViewDashboard(t), RELAYS),
+    row(
+        RenderDashboard,
+        lambda f, t: RenderDashboard(t),
+        RELAYS,
+        main_error=RendererMissingError,
+    ),
+    row(
+        RenderSalesReport,
+        lambda f, t: RenderSalesReport(t),
+        RELAYS,
+        main_error=FunctionDisabledError,
+    ),
     row(SearchMembers, lambda f, t: SearchMembers(t, "a"), RELAYS),
     row(
         DistributeToMember,
