@@ -37,12 +37,8 @@ from ticketdomain.core.money import Money
 from ticketdomain.core.printing import PrintableTicket
 from ticketdomain_fpdf import DEFAULT_CREATION_DATE, FpdfTicketRenderer, TicketLayout
 from ticketdomain_fpdf._fonts import EMBEDDED_FONTS_DIR
-from ticketdomain_fpdf._renderer import (
-    _format_date,
-    _format_time,
-    _local_start,
-    _qr_matrix,
-)
+from ticketdomain_fpdf._qr import qr_matrix
+from ticketdomain_fpdf._renderer import _format_date, _format_time, _local_start
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ("Łukasz Kowalski", "Zoë Ñúñez", "Ελένη Παπαδοπούλου", "Анна Каренина", "Ada Lovelace")
@@ -131,7 +127,7 @@ def floor_pdf(batch: list[PrintableTicket]) -> bytes:
 
 
 def _floor_qr(pdf: FPDF, barcode: str) -> None:
-    matrix = _qr_matrix(barcode)
+    matrix = qr_matrix(barcode)
     k = pdf.k
     module = 42 / len(matrix) * k
     x0, y0 = 145 * k, (pdf.h - 23) * k

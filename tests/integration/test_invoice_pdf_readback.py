@@ -35,7 +35,8 @@ from ticketdomain.services.results import InvoiceView
 from ticketdomain.testing.documents import an_invoice_document
 from ticketdomain.testing.domain import build_fake_world
 from ticketdomain_fpdf import FpdfDocumentRenderer
-from ticketdomain_fpdf._qrbill import QR_SIZE, _matrix
+from ticketdomain_fpdf._qr import qr_matrix
+from ticketdomain_fpdf._qrbill import QR_SIZE
 
 QR_IBAN = "CH44 3199 9123 0008 8901 2"
 PLAIN_IBAN = "CH93 0076 2011 6238 5295 7"
@@ -209,7 +210,7 @@ def test_qr_modules_are_at_least_three_pixels_at_the_scale_scanned(agency: Agenc
     pdf = agency.world.domain.handle(RenderInvoice(agency.operator, issued.id)).content
     (payload,) = payloads(pdf)
     # The code drawn is the one qrcode makes of the payload (error correction M).
-    modules = len(_matrix(payload))
+    modules = len(qr_matrix(payload.encode("utf-8")))
     pixels_per_mm = SCALE * 72 / 25.4
     assert QR_SIZE / modules * pixels_per_mm >= 3
 

@@ -16,11 +16,10 @@ from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 from qrbill import QRBill
 from qrbill.bill import LABELS
-from qrcode import QRCode
-from qrcode.constants import ERROR_CORRECT_M
 
 from ticketdomain.core.banking import Party, PostalAddress
 from ticketdomain.core.billing import QrBillData
+from ticketdomain_fpdf._qr import draw_qr, qr_matrix
 
 #: the slip's size and place on an A4 page (mm)
 SLIP_HEIGHT = 105.0
@@ -31,7 +30,6 @@ SLIP_TOP = PAGE_HEIGHT - SLIP_HEIGHT
 QR_SIZE = 46.0
 CROSS_SIZE = 7.0
 _MARGIN = 5.0
-_MASK = 4
 
 
 def _permitted(char: str) -> bool:
@@ -83,16 +81,6 @@ def build(data: QrBillData, language: str = "en") -> QRBill:
 def payload(data: QrBillData) -> str:
     """The text the QR code holds (``SPC`` … ``EPD``, lines separated by CR LF)."""
     return str(build(data).qr_data())
-
-
-def _matrix(text: str) -> list[list[bool]]:
-    # Error correction M, as the guidelines require; no border: the slip leaves the quiet zone.
-    # A fixed mask: any mask makes a valid code, and searching the best of eight is most of
-    # the time a QR code takes (about 25 ms of 30 for a QR-bill's).
-    code = QRCode(error_correction=ERROR_CORRECT_M, border=0, mask_pattern=_MASK)
-    code.add_data(text.encode("utf-8"))
-    code.make(fit=True)
-    return [[bool(module) for module in row] for row in code.get_matrix()]
 
 
 def _label(text: str, language: str) -> str:
@@ -190,28 +178,7 @@ class PaymentSlip:
         pdf.cell(PAGE_WIDTH, 3, _label("Separate before paying in", self.language), align=Align.C)
 
     def _qr(self, x: float, y: float, text: str) -> None:
-        matrix = _matrix(text)
-        module = QR_SIZE / len(matrix)
-        pdf = self.pdf
-        pdf.set_fill_color(0, 0, 0)
-        # One filled rectangle per run of dark modules: fpdf2's path API deep-copies its
-        # paths, several times slower for the thousand runs of a QR-bill code.
-        for row_index, row in enumerate(matrix):
-            column = 0
-            while column < len(row):
-                if not row[column]:
-                    column += 1
-                    continue
-                start = column
-                while column < len(row) and row[column]:
-                    column += 1
-                pdf.rect(
-                    x + start * module,
-                    y + row_index * module,
-                    (column - start) * module,
-                    module,
-                    style="F",
-                )
+        draw_qr(self.pdf, qr_matrix(text.encode("utf-8")), x, y, QR_SIZE)
         self._swiss_cross(x + (QR_SIZE - CROSS_SIZE) / 2, y + (QR_SIZE - CROSS_SIZE) / 2)
 
     def _swiss_cross(self, x: float, y: float) -> None:

@@ -17,14 +17,13 @@ import attrs
 from fpdf import FPDF
 from fpdf.enums import Align
 from fpdf.fonts import CORE_FONTS_CHARWIDTHS, TTFFont
-from qrcode import QRCode
-from qrcode.constants import ERROR_CORRECT_M
 
 from ticketdomain.core.errors import ValidationError
 from ticketdomain.core.printing import PrintableTicket
 from ticketdomain.core.timezones import in_zone, offset_label, zone_label
 from ticketdomain_fpdf._fonts import FontDocument, FontFamily, FontSet, needs_shaping
 from ticketdomain_fpdf._pdfjoin import PdfJoiner
+from ticketdomain_fpdf._qr import draw_qr, qr_matrix
 
 __all__ = ["CHUNK_TICKETS", "DEFAULT_CREATION_DATE", "FpdfTicketRenderer", "TicketLayout"]
 
@@ -213,17 +212,7 @@ _MIN_SCALE = 0.6
 #: the width of a label column beside its value, at scale 1
 _LABEL_W = 22.0
 _NOTE = "Valid for one admission: the barcode is checked at the entrance and accepted once."
-#: any fixed mask gives a valid code; the automatic choice costs most of a QR code's time
-_QR_MASK = 4
 _ELLIPSIS = "\u2026"
-
-
-def _qr_matrix(barcode: str) -> list[list[bool]]:
-    # No border modules: the quiet zone is left blank on the page around the drawn code.
-    code = QRCode(error_correction=ERROR_CORRECT_M, border=0, mask_pattern=_QR_MASK)
-    code.add_data(barcode)
-    code.make(fit=True)
-    return [[bool(module) for module in row] for row in code.get_matrix()]
 
 
 def _check(ticket: PrintableTicket) -> None:
@@ -632,36 +621,8 @@ class _TicketDrawing:
     # --- the QR code -------------------------------------------------------------------------
 
     def qr(self, barcode: str, left: float, top: float) -> None:
-        """The QR code as one filled path of rectangles, one per run of dark modules in a row.
-
-        Written as raw PDF operators: fpdf2's drawing API deep-copies a path of hundreds of
-        rectangles and took most of a ticket's time. One fill for the whole code, because
-        separate fills leave hairline seams between modules on screen.
-        """
-        matrix = _qr_matrix(barcode)
-        pdf = self.pdf
-        k = pdf.k
-        module = self.g.qr_size / len(matrix) * k
-        x0 = left * k
-        y0 = (pdf.h - top) * k
-        ops = ["q 0 g"]
-        for row_index, row in enumerate(matrix):
-            bottom = y0 - (row_index + 1) * module
-            column = 0
-            size = len(row)
-            while column < size:
-                if not row[column]:
-                    column += 1
-                    continue
-                start = column
-                while column < size and row[column]:
-                    column += 1
-                ops.append(
-                    f"{x0 + start * module:.2f} {bottom:.2f} {(column - start) * module:.2f} "
-                    f"{module:.2f} re"
-                )
-        ops.append("f Q")
-        pdf._out("\n".join(ops))
+        """The QR code of ``barcode``, its top left corner at (``left``, ``top``)."""
+        draw_qr(self.pdf, qr_matrix(barcode), left, top, self.g.qr_size)
 
 
 def _floor_size(size: float) -> float:

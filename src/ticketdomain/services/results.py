@@ -57,7 +57,7 @@ from ticketdomain.core.setup import (
     SalesChannel,
     SalesPoint,
 )
-from ticketdomain.core.spreadsheets import SheetFormat, Table, write_csv
+from ticketdomain.core.spreadsheets import Cell, SheetFormat, Table, write_csv
 from ticketdomain.core.timezones import DEFAULT_TIME_ZONE, format_local, format_short, in_zone
 
 
@@ -1008,51 +1008,35 @@ class SalesReport:
     #: the organization's IANA time zone, in which ``placed_at`` is given
     time_zone: str = "UTC"
 
+    def _cells(self) -> tuple[tuple[Cell, ...], ...]:
+        return tuple(
+            (
+                row.placed_at.isoformat(),
+                row.order_id,
+                row.relay,
+                row.purchasing_contact,
+                row.performance,
+                row.tariff,
+                row.quantity,
+                row.amount.amount,
+                row.amount.currency,
+                row.payment_method.value,
+                row.state.value,
+            )
+            for row in self.rows
+        )
+
     def to_table(self) -> Table:
         """The rows as a table for any spreadsheet writer (``SpreadsheetCodec.write``), the
         columns of :meth:`to_csv`; amounts and quantities stay numbers."""
-        return Table(
-            "Sales",
-            REPORT_COLUMNS,
-            tuple(
-                (
-                    row.placed_at.isoformat(),
-                    row.order_id,
-                    row.relay,
-                    row.purchasing_contact,
-                    row.performance,
-                    row.tariff,
-                    row.quantity,
-                    row.amount.amount,
-                    row.amount.currency,
-                    row.payment_method.value,
-                    row.state.value,
-                )
-                for row in self.rows
-            ),
-        )
+        return Table("Sales", REPORT_COLUMNS, self._cells())
 
     def to_csv(self) -> str:
         """The rows as CSV (comma separated, header line first; times local with their
         offset; text cells made formula-safe by the one CSV writer)."""
         return write_csv(
             REPORT_COLUMNS,
-            (
-                (
-                    row.placed_at.isoformat(),
-                    row.order_id,
-                    row.relay,
-                    row.purchasing_contact,
-                    row.performance,
-                    row.tariff,
-                    row.quantity,
-                    row.amount.amount,
-                    row.amount.currency,
-                    row.payment_method.value,
-                    row.state.value,
-                )
-                for row in self.rows
-            ),
+            self._cells(),
             line_end="\n",
         )
 
