@@ -21,6 +21,7 @@ from ticketdomain.core.errors import (
     StateTransitionError,
     ValidationError,
 )
+from ticketdomain.core.identity import OperatorActor, Permission
 from ticketdomain.core.invoices import Invoice, InvoiceKind, issue_credit_note, issue_invoice
 from ticketdomain.core.languages import check_optional_language
 from ticketdomain.core.mail import MailKind
@@ -226,7 +227,7 @@ class AccountService:
             if command.invoice_reference is not None:
                 invoice_id = invoice_to_settle(
                     command.invoice_reference,
-                    self._invoices_with(uow, organization, command.invoice_reference),
+                    self._invoices_with(uow, operator, organization, command.invoice_reference),
                     organization_id=organization.id,
                     structure_id=command.structure_id,
                     amount=command.amount,
@@ -247,19 +248,22 @@ class AccountService:
         )
 
     def _invoices_with(
-        self, uow: UnitOfWork, organization: Organization, reference: str
+        self, uow: UnitOfWork, operator: OperatorActor, organization: Organization, reference: str
     ) -> list[Invoice]:
-        """The invoices of the organization's institution carrying ``reference`` (another
-        institution's are not the caller's to learn about)."""
+        """The invoices carrying ``reference`` that the operator may see: its institution's,
+        in the organizations its accounting permission covers (others are not the caller's
+        to learn about, and read as an unknown reference)."""
         found = uow.invoices.with_reference(compact_reference(reference))
-        institution = {organization.id: True}
+        visible = {organization.id: True}
         for invoice in found:
-            if invoice.organization_id not in institution:
+            if invoice.organization_id not in visible:
                 other = uow.organizations.get(invoice.organization_id)
-                institution[invoice.organization_id] = (
-                    other is not None and other.institution_id == organization.institution_id
+                visible[invoice.organization_id] = (
+                    other is not None
+                    and other.institution_id == organization.institution_id
+                    and operator.may(Permission.ACCOUNTING, other.id)
                 )
-        return [invoice for invoice in found if institution[invoice.organization_id]]
+        return [invoice for invoice in found if visible[invoice.organization_id]]
 
     def render_invoice(self, command: c.RenderInvoice) -> r.RenderedDocument:
         """The invoice or credit note as a document, from the host's ``DocumentRenderer``.

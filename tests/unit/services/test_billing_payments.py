@@ -10,13 +10,16 @@ import pytest
 from support.agency import Agency, chf, set_up_agency
 from support.state import refused
 from ticketdomain import (
+    ActorKind,
     CancelOrder,
+    CreateOperator,
     CreateOrganization,
     CreateStructure,
     IssueInvoice,
     LineRequest,
     Money,
     PaymentMethod,
+    Permission,
     PlaceOrder,
     RecordPayment,
     ViewHoldingAccount,
@@ -282,6 +285,40 @@ def test_another_institutions_invoice_reference_is_unknown(storage: Storage) -> 
     invoice(mine)
     with refused(mine.world, InvoiceReferenceUnknownError):
         pay(mine, issued.total, issued.reference)
+
+
+def test_an_invoice_reference_outside_the_accountants_organizations_is_unknown(
+    agency: Agency,
+) -> None:
+    bill(agency)
+    issued = invoice(agency)
+    assert issued.reference is not None
+    d = agency.world.domain
+    theatre = d.setup.create_organization(CreateOrganization(agency.operator, "Theatre", "CHF"))
+    clerk = d.identity.create_operator(
+        CreateOperator(
+            agency.operator,
+            "Theo",
+            "Clerc",
+            "theo@theatre.ch",
+            frozenset({Permission.ACCOUNTING}),
+            organization_ids=frozenset({theatre.id}),
+        )
+    )
+    clerk_token = d.host.open_session(ActorKind.OPERATOR, clerk.id).token
+    # The opera's invoice is not the theatre accountant's to learn about: not "foreign".
+    with refused(agency.world, InvoiceReferenceUnknownError) as caught:
+        d.accounts.record_payment(
+            RecordPayment(
+                clerk_token,
+                theatre.id,
+                agency.hotel_id,
+                issued.total,
+                "BANK-8",
+                invoice_reference=issued.reference,
+            )
+        )
+    assert agency.organization_id not in str(caught.value.details)
 
 
 def test_invoices_and_credit_notes_render_through_the_document_renderer(agency: Agency) -> None:
