@@ -15,6 +15,7 @@ import io
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import default
+from pathlib import Path
 
 import pypdf
 import pypdfium2
@@ -42,9 +43,10 @@ from ticketdomain import (
     SetOrganizationLanguage,
     TransferTickets,
     ViewOrder,
+    ViewStock,
 )
 from ticketdomain.core.contacts import Email
-from ticketdomain.core.errors import LanguageUnsupportedError
+from ticketdomain.core.errors import LanguageUnsupportedError, SetupInvalidError
 from ticketdomain.core.languages import LANGUAGES
 from ticketdomain.core.mail import MailMessage
 from ticketdomain.core.timezones import zone_label
@@ -234,6 +236,30 @@ def test_a_name_with_markup_reaches_the_html_part_escaped() -> None:
     assert "<script>" not in raw and "&lt;script&gt;alert(1)&lt;/script&gt;" in raw
     text, _ = parts(invitation)
     assert "Bonjour <script>alert(1)</script>," in text
+
+
+def test_a_broken_host_template_refuses_the_command_and_changes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "en").mkdir()
+    # A typo in the host's override: the context has "link", not "login_link".
+    (tmp_path / "en" / "invitation.txt").write_text("Hello {{ first_name }}: {{ login_link }}")
+    w = build_fake_world(mail_templates=JinjaMailTemplates(tmp_path))
+    c = set_up_corporate(w, time_zone="Europe/Zurich")
+    c.buy(1)
+    before = c.world.domain.handle(ViewStock(c.nina))
+    with pytest.raises(SetupInvalidError) as caught:
+        w.domain.handle(
+            DistributeToMember(
+                c.nina,
+                c.performance_id,
+                c.product_id,
+                1,
+                member=ContactDetails("Lea", "Favre", "lea@example.org"),
+            )
+        )
+    assert caught.value.details["template"] == "en/invitation.txt"
+    assert c.world.domain.handle(ViewStock(c.nina)) == before
+    with w.storage.unit_of_work() as uow:
+        assert uow.individuals.find_by_email(c.institution_id, "lea@example.org") is None
 
 
 def test_an_unsupported_language_is_refused_and_changes_nothing() -> None:

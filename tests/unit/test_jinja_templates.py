@@ -18,6 +18,7 @@ import pytest
 from babel.dates import format_date, format_time
 from babel.numbers import format_currency
 
+from ticketdomain.core.errors import SetupInvalidError
 from ticketdomain.core.languages import LANGUAGES
 from ticketdomain.core.mail import MailKind
 from ticketdomain.core.money import Money
@@ -180,16 +181,28 @@ def test_a_host_file_of_the_same_name_wins(tmp_path: Path) -> None:
     assert german.subject.startswith("Opéra de Lausanne: 2 Tickets")
 
 
-def test_a_missing_key_fails_loudly() -> None:
+def test_a_missing_key_fails_loudly_as_a_set_up_error() -> None:
     values = context(MailKind.INVITATION)
     del values["link"]
-    with pytest.raises(jinja2.UndefinedError):
+    with pytest.raises(SetupInvalidError) as caught:
         TEMPLATES_.compose(MailKind.INVITATION, "en", values)
+    assert caught.value.details["template"] == "en/invitation.txt"
+    assert isinstance(caught.value.__cause__, jinja2.UndefinedError)
 
 
 def test_a_language_without_templates_is_refused() -> None:
-    with pytest.raises(jinja2.TemplateNotFound):
+    with pytest.raises(SetupInvalidError) as caught:
         TEMPLATES_.compose(MailKind.WELCOME, "xx", context(MailKind.WELCOME))
+    assert isinstance(caught.value.__cause__, jinja2.TemplateNotFound)
+
+
+def test_a_host_template_that_does_not_parse_is_a_set_up_error(tmp_path: Path) -> None:
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "welcome.html").write_text("<p>{% if link %}unclosed</p>")
+    with pytest.raises(SetupInvalidError) as caught:
+        JinjaMailTemplates(tmp_path).compose(MailKind.WELCOME, "en", context(MailKind.WELCOME))
+    assert caught.value.code == "setup_invalid"
+    assert caught.value.details["template"] == "en/welcome.html"
 
 
 @pytest.mark.parametrize("kind", list(MailKind), ids=lambda k: k.value)

@@ -34,9 +34,17 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, get_datetime_format
 from babel.numbers import format_currency
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    pass_context,
+)
 from jinja2.runtime import Context
 
+from ticketdomain.core.errors import SetupInvalidError
 from ticketdomain.core.mail import ComposedMail, MailKind
 from ticketdomain.core.money import Money
 from ticketdomain.core.timezones import in_zone, zone_label
@@ -59,9 +67,10 @@ class JinjaMailTemplates:
     directory first.
 
     ``territory`` (an ISO 3166 code such as ``"CH"``) refines how numbers, money and dates are
-    written (``de_CH`` rather than ``de``) where Babel knows that locale. Raises
-    ``jinja2.TemplateNotFound`` for a language without templates and
-    ``jinja2.UndefinedError`` for a template naming a key its context lacks.
+    written (``de_CH`` rather than ``de``) where Babel knows that locale. ``compose`` raises
+    ``SetupInvalidError`` (``setup_invalid``, naming the template) for a language without
+    templates, a template that does not parse, or one naming a key its context lacks: the
+    command queuing the mail is refused and changes nothing.
     """
 
     def __init__(self, overrides: Path | str | None = None, *, territory: str | None = None):
@@ -84,14 +93,25 @@ class JinjaMailTemplates:
 
     def compose(self, kind: MailKind, language: str, context: Mapping[str, object]) -> ComposedMail:
         """The subject, text and HTML of a mail of ``kind`` in ``language``."""
-        subject_name, text_name, html_name = template_names(kind, language)
+        names = template_names(kind, language)
         values = {**context, "_locale": self.locale(language), "_language": language}
-        subject = self._text.get_template(subject_name).render(values)
+        rendered: list[str] = []
+        for name, environment in zip(names, (self._text, self._text, self._html), strict=True):
+            try:
+                rendered.append(environment.get_template(name).render(values))
+            except TemplateError as exc:
+                # A host's override with a typo is a set-up error, refused like any other.
+                raise SetupInvalidError(
+                    f"The mail template {name!r} cannot be used: {exc}",
+                    template=name,
+                    error=type(exc).__name__,
+                ) from exc
+        subject, text, html = rendered
         return ComposedMail(
             # One line: a line break in a subject would be refused by the mailer.
             subject=" ".join(subject.split()),
-            text=self._text.get_template(text_name).render(values).strip() + "\n",
-            html=self._html.get_template(html_name).render(values),
+            text=text.strip() + "\n",
+            html=html,
         )
 
 
