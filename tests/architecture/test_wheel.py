@@ -50,3 +50,15 @@ def test_the_wheel_ships_every_package_with_its_type_marker(tmp_path: Path) -> N
     assert "adapters" not in top_levels and "tests" not in top_levels
     for top in top_levels:
         assert f"{top}/py.typed" in names
+    # What a pip install needs at run time besides code: the fonts (every script prints with no
+    # system font), the mail templates, the migrations, and the console script.
+    adapters = ROOT / "src" / "adapters"
+    for data in (
+        *(adapters / "ticketdomain_fpdf" / "fonts").iterdir(),
+        *(adapters / "ticketdomain_jinja" / "templates").rglob("*.*"),
+    ):
+        assert str(data.relative_to(adapters)) in names, data
+    entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+    assert (
+        "ticketdomain = ticketdomain_cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    )
