@@ -137,7 +137,11 @@ def buyer_party(structure: Structure) -> Party:
     return Party(structure.name, billing.address)
 
 
-def _qr_bill(invoice: Invoice, seller: Party, buyer: Party) -> QrBillData | None:
+#: the QR-bill's unstructured message ("Invoice 12"), in the document's language
+_INVOICE_WORD = {"en": "Invoice", "fr": "Facture", "de": "Rechnung", "it": "Fattura"}
+
+
+def _qr_bill(invoice: Invoice, seller: Party, buyer: Party, language: str) -> QrBillData | None:
     # Only invoices issued with a structured reference (a Swiss IBAN, CHF or EUR) carry one,
     # and the payment part needs the creditor's address.
     if invoice.kind is not InvoiceKind.INVOICE or invoice.reference is None:
@@ -152,7 +156,7 @@ def _qr_bill(invoice: Invoice, seller: Party, buyer: Party) -> QrBillData | None
         amount=invoice.total,
         debtor=buyer if buyer.address is not None else None,
         reference=invoice.reference,
-        message=f"Invoice {invoice.number}",
+        message=f"{_INVOICE_WORD.get(language, 'Invoice')} {invoice.number}",
     )
 
 
@@ -189,7 +193,7 @@ def invoice_document(
         corrects_number=corrected.number if corrected is not None else None,
         reference=invoice.reference,
         iban=invoice.iban,
-        qr_bill=_qr_bill(invoice, seller, buyer),
+        qr_bill=_qr_bill(invoice, seller, buyer, language),
         language=language,
     )
 

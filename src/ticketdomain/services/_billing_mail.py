@@ -46,7 +46,8 @@ def _context(
         "organization": organization.name,
         "number": str(invoice.number),
         "issued_at": invoice.issued_at,
-        "total": invoice.total,
+        # A credit note's total is negative; its mail tells the amount credited.
+        "total": invoice.total if invoice.kind is InvoiceKind.INVOICE else -invoice.total,
     }
     if invoice.kind is InvoiceKind.CREDIT_NOTE:
         context["invoice_number"] = str(corrected.number) if corrected is not None else ""

@@ -16,8 +16,8 @@ What each kind's context holds (plain data; the templates format it for the lang
 - ``INVOICE``: ``organization``, ``number``, ``issued_at`` and ``due_at`` (aware datetimes, or
   ``due_at`` ``None``), ``total`` (``Money``), ``reference`` (the payment reference, or
   ``None``) (the PDF attached);
-- ``CREDIT_NOTE``: as ``INVOICE`` without ``due_at`` and ``reference``, plus
-  ``invoice_number`` (the invoice it negates).
+- ``CREDIT_NOTE``: as ``INVOICE`` without ``due_at`` and ``reference`` (``total`` is the
+  amount credited, positive), plus ``invoice_number`` (the invoice it negates).
 
 A ticket (in ``tickets``) is a dict: ``activity``, ``starts_at`` (aware, in the performance's
 zone), ``time_zone`` (that zone's name), ``venue``, ``product``, ``tariff``, ``price``
