@@ -54,22 +54,176 @@ _FALLBACK = str.maketrans(
     }
 )
 
-# English names, not strftime's %a/%b: those follow the host process's locale.
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+
+@attrs.frozen
+class _Words:
+    """What a ticket says in one language: its labels, its note, and how its date is written.
+
+    Hand-written names, not strftime's %A/%B: those follow the host process's locale.
+    """
+
+    name: str
+    product: str
+    tariff: str
+    price: str
+    order: str
+    ticket: str
+    note: str
+    #: Monday first, as ``datetime.weekday``
+    weekdays: tuple[str, ...]
+    months: tuple[str, ...]
+    #: the date, formatted with ``weekday``, ``day``, ``month`` and ``year``
+    date: str
+
+    def format_date(self, moment: datetime) -> str:
+        return self.date.format(
+            weekday=self.weekdays[moment.weekday()],
+            day=moment.day,
+            month=self.months[moment.month - 1],
+            year=moment.year,
+        )
+
+
+#: the ticket's words by language (``core.languages.LANGUAGES``); any other prints as English.
+#: Every letter is in cp1252, so the built-in fonts print them as they are.
+_WORDS = {
+    "en": _Words(
+        name="Name",
+        product="Product",
+        tariff="Tariff",
+        price="Price",
+        order="Order",
+        ticket="Ticket",
+        note="Valid for one admission: the barcode is checked at the entrance and accepted once.",
+        weekdays=("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        months=(
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ),
+        date="{weekday} {day} {month} {year}",
+    ),
+    "fr": _Words(
+        name="Nom",
+        product="Produit",
+        tariff="Tarif",
+        price="Prix",
+        order="Commande",
+        ticket="Billet",
+        # A no-break space before the colon: a line never starts with it.
+        note=(
+            "Valable pour une entrée\u00a0: le code-barres est contrôlé à "
+            "l\u2019entrée et accepté une seule fois."
+        ),
+        weekdays=("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
+        months=(
+            "janvier",
+            "février",
+            "mars",
+            "avril",
+            "mai",
+            "juin",
+            "juillet",
+            "août",
+            "septembre",
+            "octobre",
+            "novembre",
+            "décembre",
+        ),
+        date="{weekday} {day} {month} {year}",
+    ),
+    "de": _Words(
+        name="Name",
+        product="Produkt",
+        tariff="Tarif",
+        price="Preis",
+        order="Bestellung",
+        ticket="Ticket",
+        note=(
+            "Gültig für einen Eintritt: Der Barcode wird am Eingang geprüft "
+            "und nur einmal angenommen."
+        ),
+        weekdays=(
+            "Montag",
+            "Dienstag",
+            "Mittwoch",
+            "Donnerstag",
+            "Freitag",
+            "Samstag",
+            "Sonntag",
+        ),
+        months=(
+            "Januar",
+            "Februar",
+            "März",
+            "April",
+            "Mai",
+            "Juni",
+            "Juli",
+            "August",
+            "September",
+            "Oktober",
+            "November",
+            "Dezember",
+        ),
+        date="{weekday}, {day}. {month} {year}",
+    ),
+    "it": _Words(
+        name="Nome",
+        product="Prodotto",
+        tariff="Tariffa",
+        price="Prezzo",
+        order="Ordine",
+        ticket="Biglietto",
+        note=(
+            "Valido per un ingresso: il codice a barre viene controllato all\u2019ingresso "
+            "e accettato una sola volta."
+        ),
+        weekdays=(
+            "lunedì",
+            "martedì",
+            "mercoledì",
+            "giovedì",
+            "venerdì",
+            "sabato",
+            "domenica",
+        ),
+        months=(
+            "gennaio",
+            "febbraio",
+            "marzo",
+            "aprile",
+            "maggio",
+            "giugno",
+            "luglio",
+            "agosto",
+            "settembre",
+            "ottobre",
+            "novembre",
+            "dicembre",
+        ),
+        date="{weekday} {day} {month} {year}",
+    ),
+}
+_ENGLISH = _WORDS["en"]
+
+
+def _words(language: str) -> _Words:
+    return _WORDS.get(language, _ENGLISH)
+
+
+def _format_date(moment: datetime, language: str = "en") -> str:
+    """The date as a ticket in ``language`` prints it (``bench.documents`` reads it too)."""
+    return _words(language).format_date(moment)
 
 
 def _encodable(char: str) -> bool:
@@ -103,10 +257,6 @@ def _core_font_text(text: str) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
-
-
-def _format_date(moment: datetime) -> str:
-    return f"{_WEEKDAYS[moment.weekday()]} {moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
 
 
 # The wall-clock time at the venue with the zone's abbreviation, then the zone and its offset:
@@ -211,7 +361,6 @@ _LEADING = 0.45
 _MIN_SCALE = 0.6
 #: the width of a label column beside its value, at scale 1
 _LABEL_W = 22.0
-_NOTE = "Valid for one admission: the barcode is checked at the entrance and accepted once."
 _ELLIPSIS = "\u2026"
 
 
@@ -432,23 +581,25 @@ class _TicketDrawing:
 
     def draw(self) -> None:
         g, t = self.g, self.ticket
+        # The ticket's language looked up once: each text below is a field of it.
+        words = _words(t.language)
         starts_at = _local_start(t)
         bottom = self.y + g.height - g.pad
         note_size = 7.5 * g.scale
-        note_lines = self.fit(_NOTE, note_size, g.width - 2 * g.pad, 2)
+        note_lines = self.fit(words.note, note_size, g.width - 2 * g.pad, 2)
         note_top = bottom - len(note_lines[1]) * note_lines[0] * _LEADING
         self.write(t.organization, 10, 1, grey=True, after=1)
         self.write(t.activity, 18, 2, after=2)
-        self.write(_format_date(starts_at), 13, 1)
+        self.write(words.format_date(starts_at), 13, 1)
         self.write(_format_time(starts_at), 13, 1, after=1)
         self.write(t.venue, 11, 2, after=4)
-        self.write("Name", 8, 1, grey=True)
+        self.write(words.name, 8, 1, grey=True)
         self.write(t.beneficiary, 13, 2, after=1.5)
-        self.field("Product", t.product, 2)
-        self.field("Tariff", t.tariff, 2)
-        self.field("Price", f"{t.price.amount} {t.price.currency}", 1)
-        self.field("Order", t.order_id, 1)
-        self.field("Ticket", t.ticket_id, 1)
+        self.field(words.product, t.product, 2)
+        self.field(words.tariff, t.tariff, 2)
+        self.field(words.price, f"{t.price.amount} {t.price.currency}", 1)
+        self.field(words.order, t.order_id, 1)
+        self.field(words.ticket, t.ticket_id, 1)
 
         if g.qr_beside:
             qr_x, qr_y = self.x + g.width - g.pad - g.qr_size, self.y + g.pad

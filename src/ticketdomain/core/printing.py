@@ -28,3 +28,6 @@ class PrintableTicket:
     #: the venue's IANA time zone, in which ``performance_starts_at`` is printed (``None``:
     #: as the datetime itself is zoned)
     time_zone: str | None = None
+    #: the ISO 639-1 code of the language the ticket's labels and date are printed in
+    #: (``core.languages.LANGUAGES``; a renderer prints another one as English)
+    language: str = "en"

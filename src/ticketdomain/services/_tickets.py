@@ -17,7 +17,7 @@ from ticketdomain.core.timezones import format_local
 from ticketdomain.ports.documents import TicketRenderer
 from ticketdomain.ports.storage import UnitOfWork
 from ticketdomain.services._context import Adapters, need
-from ticketdomain.services._mail import queue_mail
+from ticketdomain.services._mail import language_for, queue_mail
 
 
 def is_settled(order: Order, account: HoldingAccount | None) -> bool:
@@ -75,13 +75,18 @@ class Labels:
             f"{self.product(ticket.product_id).name} / {self.tariff(ticket.tariff_id).name}"
         )
 
-    def printable(self, ticket: Ticket, beneficiary: str) -> PrintableTicket:
+    def printable(
+        self, ticket: Ticket, beneficiary: str, reader: Individual | None = None
+    ) -> PrintableTicket:
+        """The ticket as printed, in ``reader``'s language (``language_for``: theirs, else the
+        organization's) or, without a reader, in the organization's."""
         performance = self.performance(ticket.performance_id)
+        organization = self.organization(ticket.organization_id)
         assert ticket.barcode is not None
         return PrintableTicket(
             ticket_id=ticket.id,
             barcode=ticket.barcode,
-            organization=self.organization(ticket.organization_id).name,
+            organization=organization.name,
             activity=self.activity(performance.activity_id).name,
             performance_starts_at=performance.starts_at,
             time_zone=performance.time_zone,
@@ -91,6 +96,9 @@ class Labels:
             price=self.tariff(ticket.tariff_id).price,
             order_id=ticket.order_id,
             beneficiary=beneficiary,
+            language=(
+                organization.language if reader is None else language_for(reader, organization)
+            ),
         )
 
 
@@ -114,11 +122,16 @@ def require_payable(uow: UnitOfWork, labels: Labels, tickets: Iterable[Ticket]) 
 
 
 def render(
-    renderer: TicketRenderer, labels: Labels, tickets: Sequence[tuple[Ticket, str]]
+    renderer: TicketRenderer,
+    labels: Labels,
+    tickets: Sequence[tuple[Ticket, str]],
+    *,
+    reader: Individual | None = None,
 ) -> bytes:
-    """One document with every ticket, each with its beneficiary's name."""
+    """One document with every ticket, each with its beneficiary's name, in ``reader``'s
+    language (theirs, else the organization's) or, without a reader, the organization's."""
     return renderer.render(
-        [labels.printable(ticket, beneficiary) for ticket, beneficiary in tickets]
+        [labels.printable(ticket, beneficiary, reader) for ticket, beneficiary in tickets]
     )
 
 

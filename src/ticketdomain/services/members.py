@@ -89,8 +89,12 @@ class MemberService:
                 if ticket.state is TicketState.PRINTED:
                     ticket.reissue_barcode(self.adapters.barcodes.new_barcode())
                 ticket.print(beneficiary, email, command.beneficiary_consent)
+            # In the member's own language, else the organization's.
             content = render(
-                self.adapters.renderer, labels, [(ticket, beneficiary) for ticket in tickets]
+                self.adapters.renderer,
+                labels,
+                [(ticket, beneficiary) for ticket in tickets],
+                reader=member,
             )
             for ticket in tickets:
                 uow.tickets.update(ticket)

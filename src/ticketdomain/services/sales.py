@@ -651,7 +651,10 @@ class SalesService:
             # printed: printing them in the personal space later keeps these barcodes).
             labels = Labels(uow)
             beneficiary = str(client.name)
-            pdf = render(self.adapters.renderer, labels, [(t, beneficiary) for t in tickets])
+            # In the client's language, else the organization's: the mail's (``language_for``).
+            pdf = render(
+                self.adapters.renderer, labels, [(t, beneficiary) for t in tickets], reader=client
+            )
             mail_id = queue_ticket_notice(
                 uow,
                 self.adapters,
