@@ -93,7 +93,7 @@ def test_the_agency_walkthrough_runs_on_sqlite(tmp_path: Path) -> None:
     assert "Section paiement" in invoice  # the QR-bill's payment part
     credit_note = pdf_text(tmp_path / "credit-note-2.pdf")
     assert "Note de crédit pour la facture 1" in credit_note and "-316.00" in credit_note
-    assert "Page 1 of" in pdf_text(tmp_path / "sales-report.pdf")
+    assert "Page 1 sur" in pdf_text(tmp_path / "sales-report.pdf")  # Alice reads French
     report = (tmp_path / "sales-report.csv").read_text().splitlines()
     assert report[0].startswith("placed_at,order_id,relay") and len(report) == 4
     assert len(list((tmp_path / "documents").iterdir())) == 2  # the document and its sidecar

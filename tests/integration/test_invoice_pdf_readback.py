@@ -10,6 +10,7 @@ import attrs
 import pypdf
 import pypdfium2
 import pytest
+from babel.dates import format_date
 from zxingcpp import read_barcodes
 
 from support.agency import Agency, chf, set_up_agency
@@ -152,8 +153,10 @@ def test_the_invoice_shows_its_number_dates_every_vat_line_and_the_totals(agency
     assert f"Invoice {issued.number}" in pages[0]
     assert f"Page 1 of {len(pages)}" in pages[0]
     assert issued.due_on is not None
-    assert f"Issue date {issued.issued_at.date().isoformat()}" in text
-    assert f"Due date {issued.due_on.isoformat()}" in text
+    # Dates in words, as an English reader writes them ("5 March 2026").
+    issue_day = format_date(issued.issued_at.date(), "long", locale="en_GB")
+    assert f"Issue date {issue_day}" in text
+    assert f"Due date {format_date(issued.due_on, 'long', locale='en_GB')}" in text
     assert "Payment terms 30 days net" in text
     for row in issued.vat_breakdown:
         rate = f"{(Decimal(row.vat_rate) * 100).normalize():f} %"

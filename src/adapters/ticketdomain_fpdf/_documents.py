@@ -16,10 +16,13 @@ creation date is fixed unless given.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
+import attrs
 from fpdf.enums import Align, TableHeadingsDisplay, XPos, YPos
 from fpdf.fonts import FontFace
 
@@ -28,6 +31,7 @@ from ticketdomain.core.billing import InvoiceDocument, ReportDocument, ReportTab
 from ticketdomain.core.money import Money
 from ticketdomain_fpdf._fonts import FontDocument, FontSet
 from ticketdomain_fpdf._qrbill import SLIP_TOP, PaymentSlip, format_iban, format_reference
+from ticketdomain_fpdf._words import long_date
 
 DEFAULT_DOCUMENT_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -143,6 +147,181 @@ def labels_for(language: str) -> dict[str, str]:
     return LABELS.get(language, LABELS["en"])
 
 
+#: what a report prints in words, by language, keyed by the English the services write: its
+#: title, section titles and column headers, and its subtitle lines as patterns whose ``{name}``
+#: parts (ids, names, dates, figures) are kept as they are. English, and any text not listed,
+#: prints unchanged; the footer takes the invoices' "page" label.
+REPORT_WORDS: dict[str, dict[str, str]] = {
+    "fr": {
+        "Sales report": "Rapport des ventes",
+        "Dashboard": "Tableau de bord",
+        "Sales": "Ventes",
+        "By performance": "Par représentation",
+        "By tariff": "Par tarif",
+        "By relay": "Par relais",
+        "Total": "Total",
+        "Per product": "Par produit",
+        "To sub-structures": "Aux sous-structures",
+        "Placed at": "Passée le",
+        "Order": "Commande",
+        "Relay": "Relais",
+        "Contact": "Contact",
+        "Performance": "Représentation",
+        "Tariff": "Tarif",
+        "Qty": "Qté",
+        "Amount": "Montant",
+        "Payment": "Paiement",
+        "State": "État",
+        "Quantity": "Quantité",
+        "Activity": "Activité",
+        "Product": "Produit",
+        "Bought": "Achetés",
+        "Received": "Reçus",
+        "In stock": "En stock",
+        "Distributed": "Distribués",
+        "To individuals": "Aux personnes",
+        "Handed over": "Remis",
+        "Printed": "Imprimés",
+        "Controlled": "Contrôlés",
+        "Cancelled": "Annulés",
+        "Sub-structure": "Sous-structure",
+        "Tickets": "Billets",
+        "Structure {structure}": "Structure {structure}",
+        "All sales ({zone}); amounts in {currency}; cancelled orders are listed, not totalled": (
+            "Toutes les ventes ({zone}), montants en {currency}, commandes annulées listées "
+            "mais non totalisées"
+        ),
+        "Period {start} to {end} ({zone}); amounts in {currency}; cancelled orders are "
+        "listed, not totalled": (
+            "Période du {start} au {end} ({zone}), montants en {currency}, commandes annulées "
+            "listées mais non totalisées"
+        ),
+        "{in_stock} left to distribute of {came_in}": "{in_stock} à distribuer sur {came_in}",
+    },
+    "de": {
+        "Sales report": "Verkaufsbericht",
+        "Dashboard": "Übersicht",
+        "Sales": "Verkäufe",
+        "By performance": "Nach Vorstellung",
+        "By tariff": "Nach Tarif",
+        "By relay": "Nach Vermittler",
+        "Total": "Total",
+        "Per product": "Pro Produkt",
+        "To sub-structures": "An Unterstrukturen",
+        "Placed at": "Bestellt am",
+        "Order": "Bestellung",
+        "Relay": "Vermittler",
+        "Contact": "Kontakt",
+        "Performance": "Vorstellung",
+        "Tariff": "Tarif",
+        "Qty": "Menge",
+        "Amount": "Betrag",
+        "Payment": "Zahlung",
+        "State": "Status",
+        "Quantity": "Anzahl",
+        "Activity": "Aktivität",
+        "Product": "Produkt",
+        "Bought": "Gekauft",
+        "Received": "Erhalten",
+        "In stock": "Am Lager",
+        "Distributed": "Verteilt",
+        "To individuals": "An Personen",
+        "Handed over": "Übergeben",
+        "Printed": "Gedruckt",
+        "Controlled": "Kontrolliert",
+        "Cancelled": "Storniert",
+        "Sub-structure": "Unterstruktur",
+        "Tickets": "Tickets",
+        "Structure {structure}": "Struktur {structure}",
+        "All sales ({zone}); amounts in {currency}; cancelled orders are listed, not totalled": (
+            "Alle Verkäufe ({zone}), Beträge in {currency}, stornierte Bestellungen aufgeführt, "
+            "nicht summiert"
+        ),
+        "Period {start} to {end} ({zone}); amounts in {currency}; cancelled orders are "
+        "listed, not totalled": (
+            "Zeitraum {start} bis {end} ({zone}), Beträge in {currency}, stornierte "
+            "Bestellungen aufgeführt, nicht summiert"
+        ),
+        "{in_stock} left to distribute of {came_in}": "{in_stock} von {came_in} zu verteilen",
+    },
+    "it": {
+        "Sales report": "Rapporto delle vendite",
+        "Dashboard": "Cruscotto",
+        "Sales": "Vendite",
+        "By performance": "Per rappresentazione",
+        "By tariff": "Per tariffa",
+        "By relay": "Per intermediario",
+        "Total": "Totale",
+        "Per product": "Per prodotto",
+        "To sub-structures": "A sottostrutture",
+        "Placed at": "Effettuato il",
+        "Order": "Ordine",
+        "Relay": "Intermediario",
+        "Contact": "Contatto",
+        "Performance": "Rappresentazione",
+        "Tariff": "Tariffa",
+        "Qty": "Qtà",
+        "Amount": "Importo",
+        "Payment": "Pagamento",
+        "State": "Stato",
+        "Quantity": "Quantità",
+        "Activity": "Attività",
+        "Product": "Prodotto",
+        "Bought": "Acquistati",
+        "Received": "Ricevuti",
+        "In stock": "In giacenza",
+        "Distributed": "Distribuiti",
+        "To individuals": "A persone",
+        "Handed over": "Consegnati",
+        "Printed": "Stampati",
+        "Controlled": "Controllati",
+        "Cancelled": "Annullati",
+        "Sub-structure": "Sottostruttura",
+        "Tickets": "Biglietti",
+        "Structure {structure}": "Struttura {structure}",
+        "All sales ({zone}); amounts in {currency}; cancelled orders are listed, not totalled": (
+            "Tutte le vendite ({zone}), importi in {currency}, ordini annullati elencati ma "
+            "non totalizzati"
+        ),
+        "Period {start} to {end} ({zone}); amounts in {currency}; cancelled orders are "
+        "listed, not totalled": (
+            "Periodo dal {start} al {end} ({zone}), importi in {currency}, ordini annullati "
+            "elencati ma non totalizzati"
+        ),
+        "{in_stock} left to distribute of {came_in}": "{in_stock} da distribuire su {came_in}",
+    },
+}
+
+_FIELD = re.compile(r"\{(\w+)\}")
+
+
+@cache
+def _pattern(english: str) -> re.Pattern[str]:
+    """``english`` with each ``{name}`` matching any text, as a group of that name."""
+    parts = _FIELD.split(english)  # the text between fields, then each field's name
+    return re.compile(
+        "".join(
+            re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts)
+        )
+    )
+
+
+def report_text(text: str, language: str) -> str:
+    """A report's ``text`` (a title, a header, a subtitle line) in ``language``: the listed
+    word for it, else the first pattern it matches with its parts put back, else ``text``."""
+    words = REPORT_WORDS.get(language)
+    if not words:
+        return text
+    if text in words:
+        return words[text]
+    for english, translated in words.items():
+        if "{" in english:
+            found = _pattern(english).fullmatch(text)
+            if found is not None:
+                return translated.format(**found.groupdict())
+    return text
+
+
 def format_amount(amount: Decimal) -> str:
     """An amount as the documents print it: two decimals, no grouping (``-1234.50``)."""
     return f"{amount:.2f}"
@@ -152,9 +331,10 @@ def format_money(money: Money) -> str:
     return f"{money.currency} {format_amount(money.amount)}"
 
 
-def format_date(day: date) -> str:
-    """A date as the documents print it (ISO 8601: read the same in every language)."""
-    return day.isoformat()
+def format_date(day: date, language: str = "en") -> str:
+    """A date as the documents in ``language`` print it: "5 March 2026", "5 mars 2026",
+    "5. März 2026", "5 marzo 2026" (``_words.long_date``)."""
+    return long_date(day, language)
 
 
 def format_rate(rate: Decimal) -> str:
@@ -272,7 +452,7 @@ class FpdfDocumentRenderer:
         self._font(pdf, 14, bold=True)
         pdf.cell(pdf.epw, 8, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self._font(pdf, 10)
-        facts = [(words["issue_date"], format_date(document.issue_date))]
+        facts = [(words["issue_date"], format_date(document.issue_date, document.language))]
         if document.corrects_number is not None:
             pdf.cell(
                 pdf.epw,
@@ -282,7 +462,7 @@ class FpdfDocumentRenderer:
                 new_y=YPos.NEXT,
             )
         if document.due_date is not None:
-            facts.append((words["due_date"], format_date(document.due_date)))
+            facts.append((words["due_date"], format_date(document.due_date, document.language)))
         if document.payment_terms_days is not None:
             facts.append(
                 (words["terms"], words["terms_days"].format(days=document.payment_terms_days))
@@ -384,12 +564,14 @@ class FpdfDocumentRenderer:
         elif document.due_date is not None and document.iban and document.reference:
             text = words["pay"].format(
                 total=total,
-                due=format_date(document.due_date),
+                due=format_date(document.due_date, document.language),
                 iban=format_iban(document.iban),
                 reference=format_reference(document.reference),
             )
         elif document.due_date is not None:
-            text = words["pay_plain"].format(total=total, due=format_date(document.due_date))
+            text = words["pay_plain"].format(
+                total=total, due=format_date(document.due_date, document.language)
+            )
         else:
             return
         pdf.set_x(_MARGIN)
@@ -398,6 +580,8 @@ class FpdfDocumentRenderer:
     # --- reports ----------------------------------------------------------------------------
 
     def render_report(self, document: ReportDocument) -> bytes:
+        document = _in_language(document)
+        page_words = labels_for(document.language)["page"]
         wide = sum(len(table.columns) for table in document.tables[:1]) > 6
         pdf = self._new(document.title, "landscape" if wide else "portrait")
         pdf.set_auto_page_break(True, _MARGIN)
@@ -414,7 +598,8 @@ class FpdfDocumentRenderer:
         def footer() -> None:
             pdf.set_y(-12)
             self._font(pdf, 8)
-            pdf.cell(pdf.epw, 4, f"Page {pdf.page_no()} of {{nb}}", align=Align.C)
+            page = page_words.format(page=pdf.page_no(), pages="{nb}")
+            pdf.cell(pdf.epw, 4, page, align=Align.C)
 
         pdf.running_header = header
         pdf.running_footer = footer
@@ -454,3 +639,35 @@ class FpdfDocumentRenderer:
                 for w, low in zip(widths, least, strict=True)
             ]
         return tuple(widths)
+
+
+def _in_language(document: ReportDocument) -> ReportDocument:
+    """The report with its title, subtitle lines, table titles and column headers in its
+    language (``report_text``), and the "Total" label of a table's last row; the cells
+    (ids, names, dates, figures) as they are."""
+    language = document.language
+    if language not in REPORT_WORDS:
+        return document
+
+    def words(text: str) -> str:
+        return report_text(text, language)
+
+    def table_in_language(table: ReportTable) -> ReportTable:
+        rows = list(table.rows)
+        if rows and rows[-1] and rows[-1][0] == "Total":
+            rows[-1] = (words("Total"), *rows[-1][1:])
+        return attrs.evolve(
+            table,
+            title=words(table.title),
+            columns=tuple(
+                attrs.evolve(column, title=words(column.title)) for column in table.columns
+            ),
+            rows=tuple(rows),
+        )
+
+    return attrs.evolve(
+        document,
+        title=words(document.title),
+        subtitle=tuple(words(line) for line in document.subtitle),
+        tables=tuple(table_in_language(table) for table in document.tables),
+    )

@@ -24,6 +24,7 @@ from ticketdomain.core.timezones import in_zone, offset_label, zone_label
 from ticketdomain_fpdf._fonts import FontDocument, FontFamily, FontSet, needs_shaping
 from ticketdomain_fpdf._pdfjoin import PdfJoiner
 from ticketdomain_fpdf._qr import draw_qr, qr_matrix
+from ticketdomain_fpdf._words import DATE_WORDS, DateWords
 
 __all__ = ["CHUNK_TICKETS", "DEFAULT_CREATION_DATE", "FpdfTicketRenderer", "TicketLayout"]
 
@@ -57,10 +58,8 @@ _FALLBACK = str.maketrans(
 
 @attrs.frozen
 class _Words:
-    """What a ticket says in one language: its labels, its note, and how its date is written.
-
-    Hand-written names, not strftime's %A/%B: those follow the host process's locale.
-    """
+    """What a ticket says in one language: its labels, its note, and how its date is written
+    (``_words.DateWords``, shared with the invoices and reports)."""
 
     name: str
     product: str
@@ -69,19 +68,19 @@ class _Words:
     order: str
     ticket: str
     note: str
-    #: Monday first, as ``datetime.weekday``
-    weekdays: tuple[str, ...]
-    months: tuple[str, ...]
-    #: the date, formatted with ``weekday``, ``day``, ``month`` and ``year``
-    date: str
+    dates: DateWords
+
+    @property
+    def weekdays(self) -> tuple[str, ...]:
+        """Monday first, as ``datetime.weekday``."""
+        return self.dates.weekdays
+
+    @property
+    def months(self) -> tuple[str, ...]:
+        return self.dates.months
 
     def format_date(self, moment: datetime) -> str:
-        return self.date.format(
-            weekday=self.weekdays[moment.weekday()],
-            day=moment.day,
-            month=self.months[moment.month - 1],
-            year=moment.year,
-        )
+        return self.dates.weekday_date(moment)
 
 
 #: the ticket's words by language (``core.languages.LANGUAGES``); any other prints as English.
@@ -95,22 +94,7 @@ _WORDS = {
         order="Order",
         ticket="Ticket",
         note="Valid for one admission: the barcode is checked at the entrance and accepted once.",
-        weekdays=("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-        months=(
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ),
-        date="{weekday} {day} {month} {year}",
+        dates=DATE_WORDS["en"],
     ),
     "fr": _Words(
         name="Nom",
@@ -124,22 +108,7 @@ _WORDS = {
             "Valable pour une entrée\u00a0: le code-barres est contrôlé à "
             "l\u2019entrée et accepté une seule fois."
         ),
-        weekdays=("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
-        months=(
-            "janvier",
-            "février",
-            "mars",
-            "avril",
-            "mai",
-            "juin",
-            "juillet",
-            "août",
-            "septembre",
-            "octobre",
-            "novembre",
-            "décembre",
-        ),
-        date="{weekday} {day} {month} {year}",
+        dates=DATE_WORDS["fr"],
     ),
     "de": _Words(
         name="Name",
@@ -152,30 +121,7 @@ _WORDS = {
             "Gültig für einen Eintritt: Der Barcode wird am Eingang geprüft "
             "und nur einmal angenommen."
         ),
-        weekdays=(
-            "Montag",
-            "Dienstag",
-            "Mittwoch",
-            "Donnerstag",
-            "Freitag",
-            "Samstag",
-            "Sonntag",
-        ),
-        months=(
-            "Januar",
-            "Februar",
-            "März",
-            "April",
-            "Mai",
-            "Juni",
-            "Juli",
-            "August",
-            "September",
-            "Oktober",
-            "November",
-            "Dezember",
-        ),
-        date="{weekday}, {day}. {month} {year}",
+        dates=DATE_WORDS["de"],
     ),
     "it": _Words(
         name="Nome",
@@ -188,30 +134,7 @@ _WORDS = {
             "Valido per un ingresso: il codice a barre viene controllato all\u2019ingresso "
             "e accettato una sola volta."
         ),
-        weekdays=(
-            "lunedì",
-            "martedì",
-            "mercoledì",
-            "giovedì",
-            "venerdì",
-            "sabato",
-            "domenica",
-        ),
-        months=(
-            "gennaio",
-            "febbraio",
-            "marzo",
-            "aprile",
-            "maggio",
-            "giugno",
-            "luglio",
-            "agosto",
-            "settembre",
-            "ottobre",
-            "novembre",
-            "dicembre",
-        ),
-        date="{weekday} {day} {month} {year}",
+        dates=DATE_WORDS["it"],
     ),
 }
 _ENGLISH = _WORDS["en"]

@@ -186,28 +186,33 @@ class DistributionService:
     def view_dashboard(self, command: c.ViewDashboard) -> r.Dashboard:
         """Counted by one aggregate query over the tickets, never ticket by ticket."""
         with self._auth.relay(command) as (uow, session):
-            self._authorize(uow, session)
-            structure, tallies, names = self._tallies(uow, session, command.structure_id)
-            per_product: dict[str, Tally] = {}
-            for (_, product_id), counts in tallies.items():
-                per_product[product_id] = per_product.get(product_id, Tally()) + counts
-            found = _by_id(uow.products.get_many(per_product))
-            activities = _by_id(uow.activities.get_many({p.activity_id for p in found.values()}))
-            products = []
-            for product_id, counts in per_product.items():
-                product = need(found.get(product_id), "product", product_id)
-                activity = need(
-                    activities.get(product.activity_id), "activity", product.activity_id
+            return self.dashboard_in(uow, session, command.structure_id)
+
+    def dashboard_in(
+        self, uow: UnitOfWork, session: RelayActor, structure_id: str | None
+    ) -> r.Dashboard:
+        """The dashboard, in a unit of work the caller opened for this relay (the report
+        service renders it without a second authentication)."""
+        self._authorize(uow, session)
+        structure, tallies, names = self._tallies(uow, session, structure_id)
+        per_product: dict[str, Tally] = {}
+        for (_, product_id), counts in tallies.items():
+            per_product[product_id] = per_product.get(product_id, Tally()) + counts
+        found = _by_id(uow.products.get_many(per_product))
+        activities = _by_id(uow.activities.get_many({p.activity_id for p in found.values()}))
+        products = []
+        for product_id, counts in per_product.items():
+            product = need(found.get(product_id), "product", product_id)
+            activity = need(activities.get(product.activity_id), "activity", product.activity_id)
+            products.append(
+                r.ProductTally(
+                    product_id=product_id,
+                    product=product.name,
+                    activity=activity.name,
+                    tally=_tally_view(counts, names),
                 )
-                products.append(
-                    r.ProductTally(
-                        product_id=product_id,
-                        product=product.name,
-                        activity=activity.name,
-                        tally=_tally_view(counts, names),
-                    )
-                )
-            total = sum(per_product.values(), Tally())
+            )
+        total = sum(per_product.values(), Tally())
         products.sort(key=lambda item: (item.activity, item.product, item.product_id))
         return r.Dashboard(structure.id, structure.name, tuple(products), _tally_view(total, names))
 

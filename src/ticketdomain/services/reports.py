@@ -9,6 +9,7 @@ import attrs
 
 from ticketdomain.core.billing import ReportColumn, ReportDocument, ReportTable
 from ticketdomain.core.errors import NotFoundError, PeriodInvalidError
+from ticketdomain.core.identity import RelayActor
 from ticketdomain.core.money import Money
 from ticketdomain.core.sales import OrderState
 from ticketdomain.core.setup import Function
@@ -21,8 +22,10 @@ from ticketdomain.services._context import (
     Adapters,
     line_description,
     need,
+    relay_context,
     relay_rows,
 )
+from ticketdomain.services._mail import language_for
 from ticketdomain.services.billing import require_renderer
 from ticketdomain.services.distribution import DistributionService
 
@@ -53,6 +56,10 @@ class ReportService:
 
         Raises ``FunctionDisabledError`` where the sales report function is off.
         """
+        return self._sales_report(command)[0]
+
+    def _sales_report(self, command: c.ViewSalesReport) -> tuple[r.SalesReport, str]:
+        """The sales report and the language of the relay who asked for it."""
         with self._auth.relay(command) as (uow, session):
             if (
                 command.period_from is not None
@@ -65,6 +72,7 @@ class ReportService:
                     raise PeriodInvalidError("Period bounds need a time zone.")
             sales_point, _ = relay_rows(session)
             sales_point.require(Function.SALES_REPORT)
+            language = _language_of(session)
             organization = need(
                 uow.organizations.get(session.organization_id),
                 "organization",
@@ -115,7 +123,7 @@ class ReportService:
                     )
         currency = organization.currency
         counted = [row for row in rows if row.state is not OrderState.CANCELLED]
-        return r.SalesReport(
+        report = r.SalesReport(
             time_zone=organization.time_zone,
             structure_id=session.structure_id,
             period_from=_local_or_none(command.period_from, organization.time_zone),
@@ -131,27 +139,33 @@ class ReportService:
                 Money.sum((row.amount for row in counted), currency),
             ),
         )
+        return report, language
 
     def render_sales_report(self, command: c.RenderSalesReport) -> r.RenderedDocument:
         """The sales report of ``ViewSalesReport`` (same rules, same errors) as a document,
-        from the host's ``DocumentRenderer``; ``RendererMissingError`` when it has none."""
-        report = self.sales_report(
+        from the host's ``DocumentRenderer``; ``RendererMissingError`` when it has none. In
+        the relay's language, else its sales point's organization's."""
+        report, language = self._sales_report(
             c.ViewSalesReport(command.token, command.period_from, command.period_until)
         )
         renderer = require_renderer(self.adapters)
-        document = sales_report_document(report)
+        document = sales_report_document(report, language)
         return r.RenderedDocument(
             document.filename, renderer.media_type, renderer.render_report(document)
         )
 
     def render_dashboard(self, command: c.RenderDashboard) -> r.RenderedDocument:
         """The dashboard of ``ViewDashboard`` (same rules, same errors) as a document, from the
-        host's ``DocumentRenderer``; ``RendererMissingError`` when it has none."""
-        dashboard = DistributionService(self.adapters).view_dashboard(
-            c.ViewDashboard(command.token, command.structure_id)
-        )
+        host's ``DocumentRenderer``; ``RendererMissingError`` when it has none. In the
+        relay's language, else its sales point's organization's."""
+        with self._auth.relay(command) as (uow, session):
+            dashboard = DistributionService(self.adapters).dashboard_in(
+                uow, session, command.structure_id
+            )
+            language = _language_of(session)
+        # After the command's own checks: who may ask is told first.
         renderer = require_renderer(self.adapters)
-        document = dashboard_document(dashboard)
+        document = dashboard_document(dashboard, language)
         return r.RenderedDocument(
             document.filename, renderer.media_type, renderer.render_report(document)
         )
@@ -171,6 +185,12 @@ class ReportService:
                 uow, organization.id, command.performance_id, command.only_consenting
             )
         return r.BeneficiariesExport(rows)
+
+
+def _language_of(session: RelayActor) -> str:
+    """The relay's language, else its sales point's organization's (as its mail)."""
+    context = relay_context(session)
+    return language_for(context.relay, context.organization)
 
 
 def _local_or_none(moment: datetime | None, time_zone: str) -> datetime | None:
@@ -193,8 +213,9 @@ def _totals_table(title: str, key: str, totals: tuple[r.SalesReportTotal, ...]) 
     )
 
 
-def sales_report_document(report: r.SalesReport) -> ReportDocument:
-    """The sales report's rows and totals (amounts in ``report.currency``)."""
+def sales_report_document(report: r.SalesReport, language: str = "en") -> ReportDocument:
+    """The sales report's rows and totals (amounts in ``report.currency``), in English: the
+    renderer prints its words in ``language``."""
 
     def bound(moment: datetime | None) -> str:
         return "…" if moment is None else moment.strftime("%Y-%m-%d %H:%M")
@@ -246,6 +267,7 @@ def sales_report_document(report: r.SalesReport) -> ReportDocument:
             _totals_table("Total", "", (attrs.evolve(report.total, key="Total"),)),
         ),
         filename=f"sales-report-{report.structure_id}.pdf",
+        language=language,
     )
 
 
@@ -281,8 +303,9 @@ def _tally_cells(tally: r.TallyView) -> tuple[str, ...]:
     )
 
 
-def dashboard_document(dashboard: r.Dashboard) -> ReportDocument:
-    """The dashboard's counts per product and in total, and what went to each sub-structure."""
+def dashboard_document(dashboard: r.Dashboard, language: str = "en") -> ReportDocument:
+    """The dashboard's counts per product and in total, and what went to each sub-structure,
+    in English: the renderer prints its words in ``language``."""
     products = ReportTable(
         "Per product",
         (
@@ -311,4 +334,5 @@ def dashboard_document(dashboard: r.Dashboard) -> ReportDocument:
         ),
         tables=(products, sub_structures),
         filename=f"dashboard-{dashboard.structure_id}.pdf",
+        language=language,
     )
