@@ -186,13 +186,14 @@ class DistributionService:
     def view_dashboard(self, command: c.ViewDashboard) -> r.Dashboard:
         """Counted by one aggregate query over the tickets, never ticket by ticket."""
         with self._auth.relay(command) as (uow, session):
-            return self.dashboard_in(uow, session, command.structure_id)
+            return self._dashboard_in(uow, session, command.structure_id)
 
-    def dashboard_in(
+    def _dashboard_in(
         self, uow: UnitOfWork, session: RelayActor, structure_id: str | None
     ) -> r.Dashboard:
         """The dashboard, in a unit of work the caller opened for this relay (the report
-        service renders it without a second authentication)."""
+        service renders it without a second authentication). Private: every public method
+        of a service handles one command."""
         self._authorize(uow, session)
         structure, tallies, names = self._tallies(uow, session, structure_id)
         per_product: dict[str, Tally] = {}

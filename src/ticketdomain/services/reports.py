@@ -159,7 +159,7 @@ class ReportService:
         host's ``DocumentRenderer``; ``RendererMissingError`` when it has none. In the
         relay's language, else its sales point's organization's."""
         with self._auth.relay(command) as (uow, session):
-            dashboard = DistributionService(self.adapters).dashboard_in(
+            dashboard = DistributionService(self.adapters)._dashboard_in(
                 uow, session, command.structure_id
             )
             language = _language_of(session)
