@@ -33,7 +33,9 @@ def spreadsheet_safe(value: str) -> str:
     return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
-def _cell(value: Cell) -> str | int | Decimal:
+def safe_cell(value: Cell) -> str | int | Decimal:
+    """A cell as every spreadsheet writer writes it: text made :func:`spreadsheet_safe`, a
+    bool as ``yes``/``no``, ``None`` as empty text, numbers as they are."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -44,12 +46,6 @@ def _cell(value: Cell) -> str | int | Decimal:
     return spreadsheet_safe(str(value))
 
 
-def safe_cell(value: Cell) -> str | int | Decimal:
-    """A cell as every spreadsheet writer writes it: text made :func:`spreadsheet_safe`, a
-    bool as ``yes``/``no``, ``None`` as empty text, numbers as they are."""
-    return _cell(value)
-
-
 def write_csv(
     header: Sequence[str], rows: Iterable[Sequence[Cell]], *, line_end: str = "\r\n"
 ) -> str:
@@ -57,9 +53,9 @@ def write_csv(
     text cells are all :func:`spreadsheet_safe`."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator=line_end)
-    writer.writerow([_cell(name) for name in header])
+    writer.writerow([safe_cell(name) for name in header])
     for row in rows:
-        writer.writerow([_cell(value) for value in row])
+        writer.writerow([safe_cell(value) for value in row])
     return out.getvalue()
 
 

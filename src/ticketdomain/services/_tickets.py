@@ -13,7 +13,6 @@ from ticketdomain.core.mail import Attachment, MailKind
 from ticketdomain.core.printing import PrintableTicket
 from ticketdomain.core.sales import Order, Ticket
 from ticketdomain.core.setup import Organization
-from ticketdomain.core.timezones import format_local
 from ticketdomain.ports.documents import TicketRenderer
 from ticketdomain.ports.storage import UnitOfWork
 from ticketdomain.services._context import Adapters, need
@@ -66,14 +65,6 @@ class Labels:
         if id not in self._orders:
             self._orders[id] = need(self._uow.orders.get(id), "order", id)
         return self._orders[id]
-
-    def describe(self, ticket: Ticket) -> str:
-        performance = self.performance(ticket.performance_id)
-        return (
-            f"{self.activity(performance.activity_id).name}, "
-            f"{format_local(performance.starts_at)}, {performance.venue}: "
-            f"{self.product(ticket.product_id).name} / {self.tariff(ticket.tariff_id).name}"
-        )
 
     def printable(
         self, ticket: Ticket, beneficiary: str, reader: Individual | None = None
